@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from '../config/config.js';
+import { createLogger } from '../logging.js';
+import { VERSION } from '../version.js';
+import { runStdio } from './stdio.js';
+
+const USAGE = `agent-mesh ${VERSION} — a governed MCP mesh for AI agents
+
+Usage:
+  agent-mesh            serve MCP on stdio (for Claude Desktop and other MCP clients)
+  agent-mesh stdio      the same
+  agent-mesh --version
+  agent-mesh --help
+
+Environment: AGENT_MESH_DATA_DIR (default ~/.agent-mesh), AGENT_MESH_TENANT_ID (default "default"),
+AGENT_MESH_USER_ID (default "local"), AGENT_MESH_CONFIG (JSON or YAML policy file),
+AGENT_MESH_TOOLS (e.g. "kv,artifacts"), LOG_LEVEL (default info). See README.md.`;
+
+// stdout carries only protocol messages: anything printed by accident goes to stderr.
+console.log = console.error;
+console.info = console.error;
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'stdio'] = argv;
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stderr.write(USAGE + '\n');
+    return;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stderr.write(VERSION + '\n');
+    return;
+  }
+  if (command !== 'stdio') {
+    process.stderr.write(`agent-mesh: unknown command "${command}"\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
+  process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
+  await runStdio(config, logger);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`agent-mesh: configuration error: ${error.message}\n`);
+    process.exit(78);
+  }
+  process.stderr.write(`agent-mesh: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,36 @@
+import { createApp } from '../app.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logging.js';
+import { createMcpServer } from '../mcp/server.js';
+import { sessionFromStdioEnvironment } from '../tenancy/auth/stdio-identity.js';
+import { StdioServerTransport } from '../transport/stdio-server-transport.js';
+import { VERSION } from '../version.js';
+
+/** Serves one tenant session over stdin/stdout until stdin closes or a signal arrives. */
+export async function runStdio(config: Config, logger: Logger): Promise<void> {
+  const app = createApp(config, logger);
+  const session = sessionFromStdioEnvironment(config);
+  const server = createMcpServer(session, app.services, { version: VERSION, enabledToolGroups: config.enabledToolGroups, logger });
+  const transport = new StdioServerTransport();
+
+  let stopping = false;
+  const stop = async (reason: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'agent-mesh stopping');
+    await server.close().catch(() => {});
+    await app.close();
+    logger.flush();
+    process.exit(0);
+  };
+  transport.onclose = () => void stop('stdin closed');
+  transport.onerror = (error) => logger.warn({ err: error }, 'stdio transport error');
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  await server.connect(transport);
+  logger.info(
+    { tenant: session.tenantId, user: session.userId, dataDir: config.dataDir, tools: [...config.enabledToolGroups], version: VERSION },
+    'agent-mesh serving MCP on stdio',
+  );
+}

@@ -1,0 +1,144 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { DEFAULT_RATE_LIMITS, RATE_LIMITED_SERVICES, type RateLimitRules } from '../limits/services.js';
+import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from '../limits/resource-limits.js';
+import { TOOL_GROUPS, type Permission, type ToolGroup } from '../tenancy/tool-groups.js';
+import { configFileSchema, TENANT_ID_PATTERN, type ConfigFile, type TenantPolicyInput } from './file-schema.js';
+
+export const CONTEXT_TYPES = ['user', 'agent', 'service', 'workflow'] as const;
+export type ContextType = (typeof CONTEXT_TYPES)[number];
+
+/** What a tenant may do and how much: the merge of the config file's defaults and its own entry. */
+export interface TenantPolicy {
+  permissions: readonly Permission[];
+  rateLimits: RateLimitRules;
+  limits: ResourceLimits;
+}
+
+export interface Config {
+  dataDir: string;
+  logLevel: string;
+  /** Tool groups served; AGENT_MESH_TOOLS narrows it. */
+  enabledToolGroups: ReadonlySet<ToolGroup>;
+  /** The identity of a stdio process. */
+  stdio: { tenantId: string; userId: string; contextType: ContextType };
+  aws: { region: string; kvTable: string; artifactsBucket: string; eventBus: string };
+  policyFor(tenantId: string): TenantPolicy;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const file = env.AGENT_MESH_CONFIG ? readConfigFile(env.AGENT_MESH_CONFIG) : {};
+  const tenantId = env.AGENT_MESH_TENANT_ID || 'default';
+  if (!TENANT_ID_PATTERN.test(tenantId)) {
+    throw new ConfigError(
+      `AGENT_MESH_TENANT_ID: "${tenantId}" is not a tenant id (1-64 letters, digits, "_", "." or "-", starting with a letter or digit)`,
+    );
+  }
+  const userId = env.AGENT_MESH_USER_ID || 'local';
+  if (userId.length > 128 || /\p{Cc}/u.test(userId)) {
+    throw new ConfigError('AGENT_MESH_USER_ID: at most 128 characters, no control characters');
+  }
+  const contextType = (env.AGENT_MESH_CONTEXT_TYPE || 'user') as ContextType;
+  if (!CONTEXT_TYPES.includes(contextType)) {
+    throw new ConfigError(`AGENT_MESH_CONTEXT_TYPE: "${contextType}" is not one of ${CONTEXT_TYPES.join(', ')}`);
+  }
+  return {
+    dataDir: resolve(env.AGENT_MESH_DATA_DIR || join(homedir(), '.agent-mesh')),
+    logLevel: env.LOG_LEVEL || 'info',
+    enabledToolGroups: parseToolGroups(env.AGENT_MESH_TOOLS),
+    stdio: { tenantId, userId, contextType },
+    aws: {
+      region: env.AWS_REGION || 'us-west-2',
+      kvTable: env.AGENT_MESH_KV_TABLE || 'agent-mesh-kv',
+      artifactsBucket: env.AGENT_MESH_ARTIFACTS_BUCKET || 'agent-mesh-artifacts',
+      eventBus: env.AGENT_MESH_EVENT_BUS || 'agent-mesh-events',
+    },
+    policyFor: policyResolver(file),
+  };
+}
+
+export function parseConfigText(text: string, source: string): ConfigFile {
+  let raw: unknown;
+  try {
+    raw = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const parsed = configFileSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ConfigError(`${source}: ${formatIssues(parsed.error.issues)}`);
+  return parsed.data;
+}
+
+function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`AGENT_MESH_CONFIG: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return parseConfigText(text, path);
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .slice(0, 5)
+    .map((issue) => {
+      const path = issue.path.map(String).join('.');
+      const keys = issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+      return path ? `${path}: ${keys}` : keys;
+    })
+    .join('; ');
+}
+
+function parseToolGroups(value: string | undefined): ReadonlySet<ToolGroup> {
+  if (!value || value.trim() === '' || value.trim() === '*') return new Set(TOOL_GROUPS);
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  for (const name of names) {
+    if (!(TOOL_GROUPS as readonly string[]).includes(name)) {
+      throw new ConfigError(`AGENT_MESH_TOOLS: unknown tool group "${name}" (known: ${TOOL_GROUPS.join(', ')})`);
+    }
+  }
+  return new Set(names as ToolGroup[]);
+}
+
+function policyResolver(file: ConfigFile): (tenantId: string) => TenantPolicy {
+  const defaults = mergePolicy({ permissions: ['*'], rateLimits: DEFAULT_RATE_LIMITS, limits: DEFAULT_RESOURCE_LIMITS }, file.defaults);
+  const cache = new Map<string, TenantPolicy>();
+  return (tenantId) => {
+    const own = file.tenants?.[tenantId];
+    if (!own) return defaults;
+    let policy = cache.get(tenantId);
+    if (!policy) {
+      policy = mergePolicy(defaults, own);
+      cache.set(tenantId, policy);
+    }
+    return policy;
+  };
+}
+
+function mergePolicy(base: TenantPolicy, over: TenantPolicyInput | undefined): TenantPolicy {
+  if (!over) return base;
+  const rateLimits = { ...base.rateLimits };
+  for (const service of RATE_LIMITED_SERVICES) {
+    const rule = over.rateLimits?.[service];
+    if (rule) rateLimits[service] = rule;
+  }
+  return {
+    permissions: (over.permissions as Permission[] | undefined) ?? base.permissions,
+    rateLimits,
+    limits: { ...base.limits, ...stripUndefined(over.limits ?? {}) },
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

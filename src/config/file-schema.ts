@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { RATE_LIMITED_SERVICES } from '../limits/services.js';
+import { isPermission } from '../tenancy/tool-groups.js';
+
+const bucketRule = z.strictObject({
+  capacity: z.number().int().positive(),
+  refillPerSecond: z.number().positive(),
+});
+
+const rateLimits = z.partialRecord(z.enum(RATE_LIMITED_SERVICES), bucketRule);
+
+const positiveInt = z.number().int().positive();
+const limits = z.strictObject({
+  maxValueBytes: positiveInt.optional(),
+  maxKeys: positiveInt.optional(),
+  maxArtifactBytes: positiveInt.optional(),
+  maxTotalArtifactBytes: positiveInt.optional(),
+});
+
+const permission = z.string().refine(isPermission, {
+  message: 'not a permission: use "*", "<group>:*" or "<group>:read|write|admin" with group kv, artifacts, events, workflow, integration, mcp or admin',
+});
+
+const tenantPolicy = z.strictObject({
+  permissions: z.array(permission).optional(),
+  rateLimits: rateLimits.optional(),
+  limits: limits.optional(),
+});
+
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** The optional config file named by AGENT_MESH_CONFIG (JSON or YAML). Unknown keys are errors: they are usually typos. */
+export const configFileSchema = z.strictObject({
+  defaults: tenantPolicy.optional(),
+  tenants: z
+    .record(
+      z.string().regex(TENANT_ID_PATTERN, 'tenant ids are 1-64 letters, digits, "_", "." or "-", starting with a letter or digit'),
+      tenantPolicy,
+    )
+    .optional(),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type TenantPolicyInput = z.infer<typeof tenantPolicy>;

@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+import type { Logger } from '../../logging.js';
+import type { ArtifactStore } from '../../ports/artifact-store.js';
+import type { KvStore } from '../../ports/kv-store.js';
+import type { RateLimitStore } from '../../ports/rate-limit-store.js';
+import { FileArtifactStore } from './file-artifact-store.js';
+import { MemoryRateLimitStore } from './memory-rate-limit-store.js';
+import { SqliteKvStore } from './sqlite-kv-store.js';
+import { openDatabase } from './sqlite-database.js';
+
+export interface Backend {
+  kv: KvStore;
+  artifacts: ArtifactStore;
+  rateLimits: RateLimitStore;
+  close(): Promise<void>;
+}
+
+const PURGE_EVERY_MS = 30_000;
+const PURGE_BATCH = 1000;
+
+/** The embedded default: one SQLite database and the artifact files beside it, in one data folder. */
+export function createLocalBackend(dataDir: string, logger: Logger): Backend {
+  const db = openDatabase(dataDir);
+  const kv = new SqliteKvStore(db);
+  const artifacts = new FileArtifactStore(db, join(dataDir, 'artifacts'));
+  const rateLimits = new MemoryRateLimitStore();
+
+  artifacts.sweepLeftovers().then(
+    (removed) => removed > 0 && logger.info({ removed }, 'removed artifact files left by killed writers'),
+    (error: unknown) => logger.warn({ err: error }, 'artifact leftover sweep failed'),
+  );
+  const purge = setInterval(() => {
+    kv.purgeExpired(PURGE_BATCH).then(
+      (purged) => purged > 0 && logger.debug({ purged }, 'purged expired keys'),
+      (error: unknown) => logger.warn({ err: error }, 'purging expired keys failed'),
+    );
+  }, PURGE_EVERY_MS);
+  purge.unref();
+
+  return {
+    kv,
+    artifacts,
+    rateLimits,
+    async close() {
+      clearInterval(purge);
+      await rateLimits.close();
+      db.close();
+    },
+  };
+}

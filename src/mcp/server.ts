@@ -1,0 +1,81 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type CallToolResult,
+  type Tool as ToolListing,
+} from '@modelcontextprotocol/sdk/types.js';
+import { asMeshError } from '../errors.js';
+import type { Logger } from '../logging.js';
+import type { Services } from '../services/index.js';
+import { hasPermission } from '../tenancy/permissions.js';
+import type { TenantSession } from '../tenancy/session.js';
+import type { ToolGroup } from '../tenancy/tool-groups.js';
+import { fromZodError, toolError } from './errors.js';
+import { registerArtifactResources } from './resources.js';
+import type { Tool } from './tool.js';
+import { ALL_TOOLS } from './tools/index.js';
+
+export const SERVER_NAME = 'agent-mesh';
+
+export interface McpServerOptions {
+  version: string;
+  enabledToolGroups: ReadonlySet<ToolGroup>;
+  logger: Logger;
+  tools?: readonly Tool[];
+}
+
+const listing = (tool: Tool): ToolListing => ({
+  name: tool.name,
+  title: tool.title,
+  description: tool.description,
+  inputSchema: tool.inputSchema,
+  outputSchema: tool.outputSchema,
+  ...(tool.annotations && { annotations: { title: tool.title, ...tool.annotations } }),
+});
+
+/** One MCP server per tenant session: it lists what the session may call and calls it as that session. */
+export function createMcpServer(session: TenantSession, services: Services, options: McpServerOptions): Server {
+  const enabled = (options.tools ?? ALL_TOOLS).filter((tool) => options.enabledToolGroups.has(tool.group));
+  const byName = new Map(enabled.map((tool) => [tool.name, tool]));
+  const visible = enabled.filter((tool) => hasPermission(session, tool.permission)).map(listing);
+  const servesArtifacts = options.enabledToolGroups.has('artifacts') && hasPermission(session, 'artifacts:read');
+
+  const server = new Server(
+    { name: SERVER_NAME, title: 'agent-mesh', version: options.version },
+    {
+      capabilities: { tools: { listChanged: false }, ...(servesArtifacts && { resources: { listChanged: false } }) },
+      instructions:
+        'agent-mesh: a shared key-value store (kv_*) and artifact storage (artifacts_*) for this tenant. ' +
+        'Errors carry a code (invalid_argument, not_found, permission_denied, rate_limited with retry_after_ms, quota_exceeded, conflict).',
+    },
+  );
+
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: visible }));
+  server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+    const tool = byName.get(request.params.name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+    const started = performance.now();
+    let result: CallToolResult;
+    try {
+      const parsed = tool.input.safeParse(request.params.arguments ?? {});
+      if (!parsed.success) throw fromZodError(parsed.error);
+      const structured = await tool.call({ session, services }, parsed.data);
+      result = { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
+    } catch (error) {
+      const meshError = asMeshError(error);
+      if (meshError.code === 'internal') options.logger.error({ err: error, tool: tool.name }, 'tool failed');
+      result = toolError(meshError);
+    }
+    if (options.logger.isLevelEnabled('debug')) {
+      const outcome = result.isError ? (result.structuredContent as { error: { code: string } }).error.code : 'ok';
+      options.logger.debug({ tenant: session.tenantId, user: session.userId, tool: tool.name, outcome, ms: performance.now() - started }, 'tool call');
+    }
+    return result;
+  });
+
+  if (servesArtifacts) registerArtifactResources(server, session, services);
+  return server;
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { defineTool } from '../tool.js';
+import { cursorArg, deletedResult, isoTime, keyArg, limitArg, nextCursor, prefixArg } from './common-schemas.js';
+
+const artifactInfo = {
+  key: z.string(),
+  size: z.number().int().describe('Bytes.'),
+  sha256: z.string().describe('SHA-256 of the content, hex.'),
+  content_type: z.string(),
+  metadata: z.record(z.string(), z.string()),
+  version: z.number().int(),
+  updated_at: isoTime,
+};
+
+export const artifactsPut = defineTool({
+  name: 'artifacts_put',
+  group: 'artifacts',
+  permission: 'artifacts:write',
+  rateLimit: 's3',
+  title: 'Store an artifact',
+  description:
+    'Store a file-like artifact: text as content, or binary as content_base64. Replaces any artifact under the key atomically. ' +
+    'content_type defaults from the key\'s extension. Also readable as the resource artifact://{key}.',
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  input: z.strictObject({
+    key: keyArg,
+    content: z.string().optional().describe('Text content (stored as UTF-8).'),
+    content_base64: z.string().optional().describe('Binary content, base64-encoded.'),
+    content_type: z.string().optional().describe('Media type, e.g. "text/markdown" or "image/png".'),
+    metadata: z.record(z.string(), z.string()).optional().describe('String metadata, at most 2 KB in all (as on S3).'),
+  }),
+  output: z.strictObject(artifactInfo),
+  call: ({ session, services }, args) => services.artifacts.put(session, args),
+});
+
+export const artifactsGet = defineTool({
+  name: 'artifacts_get',
+  group: 'artifacts',
+  permission: 'artifacts:read',
+  rateLimit: 's3',
+  title: 'Read an artifact',
+  description: 'Read an artifact with its metadata: text content for textual types, content_base64 otherwise.',
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  input: z.strictObject({ key: keyArg }),
+  output: z.strictObject({
+    ...artifactInfo,
+    encoding: z.enum(['utf8', 'base64']),
+    content: z.string().optional(),
+    content_base64: z.string().optional(),
+  }),
+  call: ({ session, services }, args) => services.artifacts.get(session, args.key),
+});
+
+export const artifactsList = defineTool({
+  name: 'artifacts_list',
+  group: 'artifacts',
+  permission: 'artifacts:read',
+  rateLimit: 's3',
+  title: 'List artifacts',
+  description: 'List the tenant\'s artifacts in key order, optionally under a prefix, a page at a time.',
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  input: z.strictObject({ prefix: prefixArg, limit: limitArg, cursor: cursorArg }),
+  output: z.strictObject({ artifacts: z.array(z.strictObject(artifactInfo)), next_cursor: nextCursor }),
+  call: ({ session, services }, args) => services.artifacts.list(session, args),
+});
+
+export const artifactsDelete = defineTool({
+  name: 'artifacts_delete',
+  group: 'artifacts',
+  permission: 'artifacts:write',
+  rateLimit: 's3',
+  title: 'Delete an artifact',
+  description: 'Delete an artifact. Missing artifacts give not_found.',
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  input: z.strictObject({ key: keyArg }),
+  output: deletedResult,
+  call: ({ session, services }, args) => services.artifacts.delete(session, args.key),
+});
+
+export const artifactTools = [artifactsPut, artifactsGet, artifactsList, artifactsDelete];

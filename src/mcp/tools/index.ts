@@ -1,0 +1,6 @@
+import type { Tool } from '../tool.js';
+import { artifactTools } from './artifacts.js';
+import { kvTools } from './kv.js';
+
+/** Every tool agent-mesh has, in the order clients see them. New groups add their array here. */
+export const ALL_TOOLS: readonly Tool[] = [...kvTools, ...artifactTools];

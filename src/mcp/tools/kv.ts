@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import type { JsonValue } from '../../services/kv-service.js';
+import { defineTool } from '../tool.js';
+import { cursorArg, deletedResult, isoTime, keyArg, limitArg, nextCursor, prefixArg } from './common-schemas.js';
+
+const versionArg = z.number().int().min(1);
+
+export const kvGet = defineTool({
+  name: 'kv_get',
+  group: 'kv',
+  permission: 'kv:read',
+  rateLimit: 'dynamodb',
+  title: 'Get a value',
+  description: 'Read a value from the tenant\'s key-value store, with its version and expiry. Missing or expired keys give not_found.',
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  input: z.strictObject({ key: keyArg }),
+  output: z.strictObject({
+    key: z.string(),
+    value: z.unknown().describe('The stored JSON value.'),
+    version: z.number().int(),
+    expires_at: isoTime.nullable(),
+    updated_at: isoTime,
+  }),
+  call: ({ session, services }, args) => services.kv.get(session, args.key),
+});
+
+export const kvSet = defineTool({
+  name: 'kv_set',
+  group: 'kv',
+  permission: 'kv:write',
+  rateLimit: 'dynamodb',
+  title: 'Set a value',
+  description:
+    'Store any JSON value under a key, optionally expiring after ttl_seconds. Returns the new version. ' +
+    'if_version writes only if the key is at that version, if_absent only if the key does not exist; otherwise conflict.',
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  input: z.strictObject({
+    key: keyArg,
+    value: z.unknown().describe('Any JSON value (object, array, string, number, boolean or null).'),
+    ttl_seconds: z.number().int().min(1).max(315_360_000).optional().describe('Expire the key after this many seconds.'),
+    if_version: versionArg.optional().describe('Compare-and-set: write only if the current version is this.'),
+    if_absent: z.boolean().optional().describe('Write only if the key does not exist.'),
+  }),
+  output: z.strictObject({ key: z.string(), version: z.number().int(), expires_at: isoTime.nullable() }),
+  call: ({ session, services }, args) => services.kv.set(session, { ...args, value: args.value as JsonValue }),
+});
+
+export const kvDelete = defineTool({
+  name: 'kv_delete',
+  group: 'kv',
+  permission: 'kv:write',
+  rateLimit: 'dynamodb',
+  title: 'Delete a key',
+  description: 'Delete a key. With if_version, only if the key is at that version (otherwise conflict). Missing keys give not_found.',
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  input: z.strictObject({ key: keyArg, if_version: versionArg.optional().describe('Delete only if the current version is this.') }),
+  output: deletedResult,
+  call: ({ session, services }, args) => services.kv.delete(session, args.key, args.if_version),
+});
+
+export const kvList = defineTool({
+  name: 'kv_list',
+  group: 'kv',
+  permission: 'kv:read',
+  rateLimit: 'dynamodb',
+  title: 'List keys',
+  description: 'List the tenant\'s live keys in key order, with version and expiry, a page at a time.',
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  input: z.strictObject({ prefix: prefixArg, limit: limitArg, cursor: cursorArg }),
+  output: z.strictObject({
+    keys: z.array(z.strictObject({ key: z.string(), version: z.number().int(), expires_at: isoTime.nullable(), updated_at: isoTime })),
+    next_cursor: nextCursor,
+  }),
+  call: ({ session, services }, args) => services.kv.list(session, args),
+});
+
+export const kvTools = [kvGet, kvSet, kvDelete, kvList];

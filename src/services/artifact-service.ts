@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { invalidArgument, notFound, quotaExceeded } from '../errors.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
+import type { ArtifactMeta, ArtifactStore } from '../ports/artifact-store.js';
+import { requirePermission } from '../tenancy/permissions.js';
+import type { TenantSession } from '../tenancy/session.js';
+import { guessContentType, isValidContentType, textOf } from './content-types.js';
+import { DEFAULT_PAGE_SIZE } from './kv-service.js';
+import { decodeCursor, encodeCursor, validateKey, validatePrefix } from './keys.js';
+import { toIso } from './time.js';
+
+export interface ArtifactPutInput {
+  key: string;
+  content?: string;
+  content_base64?: string;
+  content_type?: string;
+  metadata?: Record<string, string>;
+}
+
+/** S3's own limits on user metadata, so artifacts move to the AWS backend unchanged. */
+const METADATA_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const MAX_METADATA_BYTES = 2048;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const describe = (meta: ArtifactMeta) => ({
+  key: meta.key,
+  size: meta.size,
+  sha256: meta.sha256,
+  content_type: meta.contentType,
+  metadata: meta.metadata,
+  version: meta.version,
+  updated_at: toIso(meta.updatedAt)!,
+});
+
+/** The rules of the artifacts tool group: permission, validation, rate limit (service `s3`), quotas. */
+export class ArtifactService {
+  constructor(
+    private readonly store: ArtifactStore,
+    private readonly limiter: RateLimiter,
+  ) {}
+
+  async put(session: TenantSession, input: ArtifactPutInput) {
+    requirePermission(session, 'artifacts:write');
+    const key = validateKey(input.key);
+    const body = decodeBody(input);
+    const contentType = input.content_type ?? guessContentType(key, input.content !== undefined);
+    if (!isValidContentType(contentType)) throw invalidArgument('content_type', `"${contentType}" is not a media type like "text/plain"`);
+    const metadata = validateMetadata(input.metadata ?? {});
+    const { maxArtifactBytes } = session.limits;
+    if (body.length > maxArtifactBytes) {
+      throw quotaExceeded('maxArtifactBytes', maxArtifactBytes, `artifact is ${body.length} bytes, over the limit maxArtifactBytes ${maxArtifactBytes}`);
+    }
+    await this.limiter.acquire(session, 's3');
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    return describe(await this.store.put(session, key, { body, sha256, contentType, metadata }));
+  }
+
+  /** Returns the body as text when the content type is textual and the bytes are UTF-8, else base64. */
+  async get(session: TenantSession, rawKey: string) {
+    const { meta, body } = await this.read(session, rawKey);
+    const text = textOf(meta.contentType, body);
+    return text !== undefined
+      ? { ...describe(meta), encoding: 'utf8' as const, content: text }
+      : { ...describe(meta), encoding: 'base64' as const, content_base64: body.toString('base64') };
+  }
+
+  async read(session: TenantSession, rawKey: string): Promise<{ meta: ArtifactMeta; body: Buffer }> {
+    requirePermission(session, 'artifacts:read');
+    const key = validateKey(rawKey);
+    await this.limiter.acquire(session, 's3');
+    const found = await this.store.get(session, key);
+    if (!found) throw notFound(`artifact "${key}" not found`);
+    return found;
+  }
+
+  async list(session: TenantSession, input: { prefix?: string; limit?: number; cursor?: string }) {
+    requirePermission(session, 'artifacts:read');
+    const prefix = validatePrefix(input.prefix);
+    const after = decodeCursor(input.cursor);
+    await this.limiter.acquire(session, 's3');
+    const page = await this.store.list(session, { prefix, limit: input.limit ?? DEFAULT_PAGE_SIZE, ...(after !== undefined && { after }) });
+    return { artifacts: page.items.map(describe), next_cursor: encodeCursor(page.nextAfter) };
+  }
+
+  async delete(session: TenantSession, rawKey: string) {
+    requirePermission(session, 'artifacts:write');
+    const key = validateKey(rawKey);
+    await this.limiter.acquire(session, 's3');
+    if (!(await this.store.delete(session, key))) throw notFound(`artifact "${key}" not found`);
+    return { key, deleted: true as const };
+  }
+}
+
+function decodeBody(input: ArtifactPutInput): Buffer {
+  if (input.content !== undefined && input.content_base64 !== undefined) {
+    throw invalidArgument('content_base64', 'give either content or content_base64, not both');
+  }
+  if (input.content !== undefined) return Buffer.from(input.content, 'utf8');
+  if (input.content_base64 === undefined) throw invalidArgument('content', 'is required (or content_base64 for binary data)');
+  const compact = input.content_base64.replace(/\s+/g, '');
+  if (!BASE64.test(compact)) throw invalidArgument('content_base64', 'is not valid base64');
+  return Buffer.from(compact, 'base64');
+}
+
+function validateMetadata(metadata: Record<string, string>): Record<string, string> {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(metadata)) {
+    if (!METADATA_KEY.test(name)) throw invalidArgument(`metadata.${name}`, 'names are letters, digits, "_", "." or "-", starting with a letter or digit');
+    if (/\p{Cc}/u.test(value)) throw invalidArgument(`metadata.${name}`, 'contains a control character');
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  }
+  if (bytes > MAX_METADATA_BYTES) throw invalidArgument('metadata', `is ${bytes} bytes; the limit is ${MAX_METADATA_BYTES} (as on S3)`);
+  return metadata;
+}
+

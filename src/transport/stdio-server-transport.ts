@@ -1,0 +1,121 @@
+import process from 'node:process';
+import type { Readable, Writable } from 'node:stream';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+/** A line may carry a whole artifact as base64; beyond this the line is refused and skipped. */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Newline-delimited JSON-RPC over stdin/stdout, like the SDK's StdioServerTransport, except that every
+ * line that is not a valid JSON-RPC message is answered with a JSON-RPC error (parse error or invalid
+ * request) instead of being dropped, and an oversize line is skipped instead of closing the transport.
+ */
+export class StdioServerTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private skippingOversizeLine = false;
+  private closed = false;
+
+  constructor(
+    private readonly input: Readable = process.stdin,
+    private readonly output: Writable = process.stdout,
+  ) {}
+
+  private readonly onData = (chunk: Buffer): void => {
+    let start = 0;
+    for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10, start)) {
+      this.appendToLine(chunk.subarray(start, newline));
+      this.finishLine();
+      start = newline + 1;
+    }
+    if (start < chunk.length) this.appendToLine(chunk.subarray(start));
+  };
+
+  private readonly onEnd = (): void => void this.close();
+  private readonly onStreamError = (error: Error): void => this.onerror?.(error);
+
+  async start(): Promise<void> {
+    this.input.on('data', this.onData);
+    this.input.on('end', this.onEnd);
+    this.input.on('error', this.onStreamError);
+  }
+
+  private appendToLine(part: Buffer): void {
+    if (this.skippingOversizeLine || part.length === 0) return;
+    if (this.buffered + part.length > MAX_LINE_BYTES) {
+      this.chunks = [];
+      this.buffered = 0;
+      this.skippingOversizeLine = true;
+      return;
+    }
+    this.chunks.push(part);
+    this.buffered += part.length;
+  }
+
+  private finishLine(): void {
+    if (this.skippingOversizeLine) {
+      this.skippingOversizeLine = false;
+      this.reject(null, ErrorCode.InvalidRequest, `Invalid Request: message larger than ${MAX_LINE_BYTES} bytes`);
+      return;
+    }
+    const line = Buffer.concat(this.chunks, this.buffered).toString('utf8').replace(/\r$/, '');
+    this.chunks = [];
+    this.buffered = 0;
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      this.reject(null, ErrorCode.ParseError, `Parse error: ${(error as Error).message}`);
+      return;
+    }
+    const parsed = JSONRPCMessageSchema.safeParse(value);
+    if (!parsed.success) {
+      this.reject(requestIdOf(value), ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message');
+      return;
+    }
+    try {
+      this.onmessage?.(parsed.data);
+    } catch (error) {
+      this.onerror?.(error as Error);
+    }
+  }
+
+  private reject(id: string | number | null, code: number, message: string): void {
+    this.write(JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }) + '\n').catch(() => {});
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    await this.write(JSON.stringify(message) + '\n');
+  }
+
+  private write(text: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (this.output.write(text)) resolve();
+      else this.output.once('drain', resolve);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.input.off('data', this.onData);
+    this.input.off('end', this.onEnd);
+    this.input.off('error', this.onStreamError);
+    this.input.pause();
+    this.onclose?.();
+  }
+}
+
+/** The id of a malformed request, when it has a usable one, so the client can match the error. */
+function requestIdOf(value: unknown): string | number | null {
+  if (typeof value !== 'object' || value === null || !('id' in value)) return null;
+  const id = (value as { id: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}

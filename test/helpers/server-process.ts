@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+
+/** The built server, as a user runs it (npm test builds first). */
+export const SERVER_ENTRY = resolve(import.meta.dirname, '../../dist/cli/main.js');
+
+export function tempDataDir(label = 'agent-mesh-test'): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `${label}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function writeConfig(dir: string, config: unknown, name = 'agent-mesh.json'): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof config === 'string' ? config : JSON.stringify(config));
+  return path;
+}
+
+export interface ServerHandle {
+  client: Client;
+  transport: StdioClientTransport;
+  /** The child's pid, for kill -9 tests. */
+  pid: number;
+  stderr(): string;
+  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+/** Starts `node dist/cli/main.js` as a child over stdio and connects the official SDK client. */
+export async function startServer(env: Record<string, string>): Promise<ServerHandle> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [SERVER_ENTRY],
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const client = new Client({ name: 'agent-mesh-tests', version: '1.0.0' });
+  await client.connect(transport);
+  return {
+    client,
+    transport,
+    pid: transport.pid!,
+    stderr: () => stderr,
+    call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+    close: () => client.close(),
+  };
+}
+
+export type Structured = Record<string, unknown> & { error?: { code: string; message: string; retry_after_ms?: number; field?: string } };
+
+export const structured = (result: CallToolResult): Structured => result.structuredContent as Structured;
+export const errorCode = (result: CallToolResult): string | undefined => (result.isError ? structured(result).error?.code : undefined);
