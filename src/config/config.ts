@@ -93,8 +93,13 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
     .slice(0, 5)
     .map((issue) => {
       const path = issue.path.map(String).join('.');
-      const keys = issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
-      return path ? `${path}: ${keys}` : keys;
+      const message =
+        issue.code === 'unrecognized_keys'
+          ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+          : issue.code === 'invalid_key'
+            ? (issue.issues[0]?.message ?? issue.message)
+            : issue.message;
+      return path ? `${path}: ${message}` : message;
     })
     .join('; ');
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
-import { cursorArg, deletedResult, isoTime, keyArg, limitArg, nextCursor, prefixArg } from './common-schemas.js';
+import { cursorArg, deletedResult, isoTime, version, keyArg, limitArg, nextCursor, prefixArg } from './common-schemas.js';
 
 const artifactInfo = {
   key: z.string(),
@@ -8,7 +8,7 @@ const artifactInfo = {
   sha256: z.string().describe('SHA-256 of the content, hex.'),
   content_type: z.string(),
   metadata: z.record(z.string(), z.string()),
-  version: z.number().int(),
+  version,
   updated_at: isoTime,
 };
 

@@ -6,4 +6,6 @@ export const limitArg = z.number().int().min(1).max(1000).optional().describe('P
 export const cursorArg = z.string().optional().describe('next_cursor of the previous page.');
 export const nextCursor = z.string().nullable().describe('Pass as cursor to get the next page; null on the last page.');
 export const isoTime = z.string().describe('ISO 8601 time.');
+export const expiresAt = z.string().nullable().describe('ISO 8601 time the key expires, or null.');
+export const version = z.number().int().describe('Grows by one with every write; 1 for a new key.');
 export const deletedResult = z.strictObject({ key: z.string(), deleted: z.literal(true) });

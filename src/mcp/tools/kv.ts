@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { JsonValue } from '../../services/kv-service.js';
 import { defineTool } from '../tool.js';
-import { cursorArg, deletedResult, isoTime, keyArg, limitArg, nextCursor, prefixArg } from './common-schemas.js';
+import { cursorArg, deletedResult, expiresAt, isoTime, version, keyArg, limitArg, nextCursor, prefixArg } from './common-schemas.js';
 
 const versionArg = z.number().int().min(1);
 
@@ -17,8 +17,8 @@ export const kvGet = defineTool({
   output: z.strictObject({
     key: z.string(),
     value: z.unknown().describe('The stored JSON value.'),
-    version: z.number().int(),
-    expires_at: isoTime.nullable(),
+    version,
+    expires_at: expiresAt,
     updated_at: isoTime,
   }),
   call: ({ session, services }, args) => services.kv.get(session, args.key),
@@ -41,7 +41,7 @@ export const kvSet = defineTool({
     if_version: versionArg.optional().describe('Compare-and-set: write only if the current version is this.'),
     if_absent: z.boolean().optional().describe('Write only if the key does not exist.'),
   }),
-  output: z.strictObject({ key: z.string(), version: z.number().int(), expires_at: isoTime.nullable() }),
+  output: z.strictObject({ key: z.string(), version, expires_at: expiresAt }),
   call: ({ session, services }, args) => services.kv.set(session, { ...args, value: args.value as JsonValue }),
 });
 
@@ -68,7 +68,7 @@ export const kvList = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   input: z.strictObject({ prefix: prefixArg, limit: limitArg, cursor: cursorArg }),
   output: z.strictObject({
-    keys: z.array(z.strictObject({ key: z.string(), version: z.number().int(), expires_at: isoTime.nullable(), updated_at: isoTime })),
+    keys: z.array(z.strictObject({ key: z.string(), version, expires_at: expiresAt, updated_at: isoTime })),
     next_cursor: nextCursor,
   }),
   call: ({ session, services }, args) => services.kv.list(session, args),

@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/drivers/local/sqlite-database.js';
+import { SqliteKvStore } from '../../src/drivers/local/sqlite-kv-store.js';
+import { FileArtifactStore } from '../../src/drivers/local/file-artifact-store.js';
+import type { TenantSession } from '../../src/tenancy/session.js';
+import { testSession } from '../helpers/sessions.js';
+import { describeKvStoreContract } from './kv-store.contract.js';
+import { describeArtifactStoreContract } from './artifact-store.contract.js';
+
+function localFixture() {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-mesh-contract-'));
+  const db = openDatabase(dir);
+  let offset = 0;
+  const now = () => Date.now() + offset;
+  return {
+    dir,
+    db,
+    now,
+    advance: (ms: number) => void (offset += ms),
+    close: async () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describeKvStoreContract('sqlite', async () => {
+  const fixture = localFixture();
+  return { store: new SqliteKvStore(fixture.db, fixture.now), advance: fixture.advance, close: fixture.close };
+});
+
+describeArtifactStoreContract('files + sqlite', async () => {
+  const fixture = localFixture();
+  return { store: new FileArtifactStore(fixture.db, join(fixture.dir, 'artifacts'), fixture.now), close: fixture.close };
+});
+
+describe('local drivers', () => {
+  it('refuse a session the auth layer did not issue', async () => {
+    const fixture = localFixture();
+    try {
+      const forged = { ...testSession('victim') } as TenantSession;
+      const store = new SqliteKvStore(fixture.db);
+      await expect(store.get(forged, 'k')).rejects.toThrow(/not a TenantSession/);
+    } finally {
+      await fixture.close();
+    }
+  });
+
+  it('migrate a data folder once, also when several processes open it', async () => {
+    const fixture = localFixture();
+    try {
+      const again = openDatabase(fixture.dir);
+      expect(again.pragma('user_version', { simple: true })).toBe(1);
+      expect(again.pragma('journal_mode', { simple: true })).toBe('wal');
+      again.close();
+    } finally {
+      await fixture.close();
+    }
+  });
+});

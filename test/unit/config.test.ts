@@ -1,0 +1,81 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfigText } from '../../src/config/config.js';
+import { DEFAULT_RATE_LIMITS } from '../../src/limits/services.js';
+
+const EXAMPLE = {
+  defaults: { rateLimits: { dynamodb: { capacity: 100, refillPerSecond: 50 } }, limits: { maxValueBytes: 65536 } },
+  tenants: {
+    acme: {
+      permissions: ['kv:read', 'kv:write', 'artifacts:read'],
+      rateLimits: { s3: { capacity: 5, refillPerSecond: 1 } },
+      limits: { maxArtifactBytes: 1048576 },
+    },
+  },
+};
+
+function withFile(name: string, text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'agent-mesh-config-')), name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('config', () => {
+  it('merges defaults and per-tenant overrides from a JSON file', () => {
+    const config = loadConfig({ AGENT_MESH_CONFIG: withFile('mesh.json', JSON.stringify(EXAMPLE)), AGENT_MESH_TENANT_ID: 'acme' });
+    const acme = config.policyFor('acme');
+    expect(acme.permissions).toEqual(['kv:read', 'kv:write', 'artifacts:read']);
+    expect(acme.rateLimits.dynamodb).toEqual({ capacity: 100, refillPerSecond: 50 });
+    expect(acme.rateLimits.s3).toEqual({ capacity: 5, refillPerSecond: 1 });
+    expect(acme.rateLimits.sns).toEqual(DEFAULT_RATE_LIMITS.sns);
+    expect(acme.limits.maxValueBytes).toBe(65536);
+    expect(acme.limits.maxArtifactBytes).toBe(1048576);
+    const other = config.policyFor('someone-else');
+    expect(other.permissions).toEqual(['*']);
+    expect(other.rateLimits.s3).toEqual(DEFAULT_RATE_LIMITS.s3);
+    expect(other.limits.maxValueBytes).toBe(65536);
+  });
+
+  it('reads the same policy from YAML', () => {
+    const yaml = `defaults:\n  limits:\n    maxKeys: 10\ntenants:\n  acme:\n    permissions: ["kv:*"]\n`;
+    const config = loadConfig({ AGENT_MESH_CONFIG: withFile('mesh.yaml', yaml) });
+    expect(config.policyFor('acme')).toMatchObject({ permissions: ['kv:*'], limits: { maxKeys: 10 } });
+  });
+
+  it('uses the seed defaults for identity, data folder and AWS names', () => {
+    const config = loadConfig({});
+    expect(config.stdio).toEqual({ tenantId: 'default', userId: 'local', contextType: 'user' });
+    expect(config.dataDir).toMatch(/\.agent-mesh$/);
+    expect(config.aws).toEqual({ region: 'us-west-2', kvTable: 'agent-mesh-kv', artifactsBucket: 'agent-mesh-artifacts', eventBus: 'agent-mesh-events' });
+    expect(config.logLevel).toBe('info');
+    expect([...config.enabledToolGroups]).toContain('kv');
+  });
+
+  it.each([
+    ['a typo in a key', { defaults: { rateLimit: {} } }, /mesh\.json: defaults: unknown key "rateLimit"/],
+    ['a wrong type', { tenants: { acme: { rateLimits: { s3: { capacity: 'five', refillPerSecond: 1 } } } } }, /tenants\.acme\.rateLimits\.s3\.capacity: .*number/],
+    ['an unknown service', { defaults: { rateLimits: { lambda: { capacity: 1, refillPerSecond: 1 } } } }, /defaults\.rateLimits/],
+    ['a zero capacity', { defaults: { rateLimits: { s3: { capacity: 0, refillPerSecond: 1 } } } }, /defaults\.rateLimits\.s3\.capacity/],
+    ['a bad permission', { tenants: { acme: { permissions: ['kv:delete'] } } }, /tenants\.acme\.permissions\.0: not a permission/],
+    ['a bad tenant id', { tenants: { '../x': {} } }, /tenants\.\.\.\/x: tenant ids are/],
+    ['a negative limit', { defaults: { limits: { maxKeys: -1 } } }, /defaults\.limits\.maxKeys/],
+  ])('refuses a file with %s, naming the place', (_name, body, message) => {
+    const path = withFile('mesh.json', JSON.stringify(body));
+    expect(() => loadConfig({ AGENT_MESH_CONFIG: path })).toThrowError(message);
+  });
+
+  it('refuses unreadable and unparsable files clearly', () => {
+    expect(() => loadConfig({ AGENT_MESH_CONFIG: '/nonexistent/mesh.json' })).toThrowError(/AGENT_MESH_CONFIG: cannot read \/nonexistent\/mesh.json: ENOENT/);
+    expect(() => parseConfigText('{"defaults":', 'mesh.json')).toThrowError(/mesh\.json: not valid JSON/);
+    expect(() => parseConfigText('defaults: [unclosed', 'mesh.yaml')).toThrowError(/mesh\.yaml: not valid YAML/);
+  });
+
+  it('refuses bad identity and tool-group variables', () => {
+    expect(() => loadConfig({ AGENT_MESH_TENANT_ID: '../etc' })).toThrowError(ConfigError);
+    expect(() => loadConfig({ AGENT_MESH_TOOLS: 'kv,blobs' })).toThrowError(/AGENT_MESH_TOOLS: unknown tool group "blobs"/);
+    expect(() => loadConfig({ AGENT_MESH_CONTEXT_TYPE: 'robot' })).toThrowError(/AGENT_MESH_CONTEXT_TYPE/);
+    expect([...loadConfig({ AGENT_MESH_TOOLS: 'kv' }).enabledToolGroups]).toEqual(['kv']);
+  });
+});
