@@ -4,6 +4,7 @@ import {
   ErrorCode,
   ListToolsRequestSchema,
   McpError,
+  type CallToolRequest,
   type CallToolResult,
   type Tool as ToolListing,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -19,6 +20,19 @@ import type { Tool } from './tool.js';
 import { ALL_TOOLS } from './tools/index.js';
 
 export const SERVER_NAME = 'agent-mesh';
+
+type CallToolHandler = (request: CallToolRequest) => Promise<CallToolResult>;
+
+/**
+ * The SDK's Server wraps a tools/call handler to parse the request a second time and zod-check the
+ * result (and to support task-augmented calls, which agent-mesh does not offer). Our results are built
+ * to the schema by one function here, so the base Protocol registration is enough; on stdio that
+ * re-check was a measurable part of every call's time.
+ */
+function setRequestHandlerWithoutResultCheck(server: Server, schema: typeof CallToolRequestSchema, handler: CallToolHandler): void {
+  const protocol = Object.getPrototypeOf(Server.prototype) as { setRequestHandler: Server['setRequestHandler'] };
+  protocol.setRequestHandler.call(server, schema, handler);
+}
 
 export interface McpServerOptions {
   version: string;
@@ -54,7 +68,7 @@ export function createMcpServer(session: TenantSession, services: Services, opti
   );
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: visible }));
-  server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+  setRequestHandlerWithoutResultCheck(server, CallToolRequestSchema, async (request): Promise<CallToolResult> => {
     const tool = byName.get(request.params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     const started = performance.now();

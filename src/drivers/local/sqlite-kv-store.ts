@@ -29,6 +29,17 @@ export class SqliteKvStore implements KvStore {
       get: db.prepare<[string, string], KvRow>('SELECT key, value, version, expires_at, updated_at FROM kv WHERE tenant = ? AND key = ?'),
       insert: db.prepare('INSERT INTO kv (tenant, key, value, version, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)'),
       update: db.prepare('UPDATE kv SET value = ?, version = ?, expires_at = ?, updated_at = ? WHERE tenant = ? AND key = ?'),
+      // One statement is its own transaction: the common case, overwriting a live key, needs no BEGIN/COMMIT.
+      updateLive: db
+        .prepare<[string, number | null, number, string, string, number], { version: number }>(
+          `UPDATE kv SET value = ?, version = version + 1, expires_at = ?, updated_at = ?
+           WHERE tenant = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?) RETURNING version`,
+        ),
+      updateLiveAtVersion: db
+        .prepare<[string, number | null, number, string, string, number, number], { version: number }>(
+          `UPDATE kv SET value = ?, version = version + 1, expires_at = ?, updated_at = ?
+           WHERE tenant = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?) AND version = ? RETURNING version`,
+        ),
       remove: db.prepare('DELETE FROM kv WHERE tenant = ? AND key = ?'),
       list: db.prepare<[string, string, string, string, number, number], KvRow>(
         `SELECT key, version, expires_at, updated_at FROM kv
@@ -110,8 +121,17 @@ export class SqliteKvStore implements KvStore {
   }
 
   async set(session: TenantSession, key: string, write: KvWrite): Promise<{ version: number }> {
-    const version = this.setTx.immediate(tenantPartition(session), key, write, session.limits.maxKeys, this.now());
-    return { version };
+    const tenant = tenantPartition(session);
+    const now = this.now();
+    if (!write.ifAbsent) {
+      const updated =
+        write.ifVersion === undefined
+          ? this.statements.updateLive.get(write.valueJson, write.expiresAt, now, tenant, key, now)
+          : this.statements.updateLiveAtVersion.get(write.valueJson, write.expiresAt, now, tenant, key, now, write.ifVersion);
+      if (updated) return { version: updated.version };
+    }
+    // A new or expired key, or a condition that failed: the transaction decides, and says why.
+    return { version: this.setTx.immediate(tenant, key, write, session.limits.maxKeys, now) };
   }
 
   async delete(session: TenantSession, key: string, ifVersion?: number): Promise<boolean> {

@@ -1,0 +1,250 @@
+/**
+ * Sequential stdio throughput of agent-mesh against a baseline MCP server (the SDK's McpServer with one
+ * `echo` tool, bench/echo-server.mjs). Both run as children under plain `node`, each with one official SDK
+ * client (Client + StdioClientTransport) in this process, one call in flight at a time.
+ *
+ *   npm run bench                      (builds, then runs this file with tsx)
+ *   BENCH_CALLS=3000 BENCH_WARMUP=300 BENCH_ROUNDS=3 BENCH_LIST_TOOLS=1
+ *
+ * Every call of an operation is paired with an echo call (alternating which goes first), so drift in machine
+ * load hits both alike; each operation reports its median round by ratio to echo. It is a measurement,
+ * not a test: it exits 0 whether or not the targets are met, and non-zero only if a call fails.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+
+const CALLS = positiveIntFromEnv('BENCH_CALLS', 3000);
+const WARMUP = positiveIntFromEnv('BENCH_WARMUP', 300);
+const ROUNDS = positiveIntFromEnv('BENCH_ROUNDS', 3);
+/** Real clients call tools/list, after which the SDK client validates structuredContent against outputSchema. */
+const LIST_TOOLS = process.env.BENCH_LIST_TOOLS !== '0';
+
+const MESH_ENTRY = resolve(import.meta.dirname, '../dist/cli/main.js');
+const ECHO_ENTRY = resolve(import.meta.dirname, 'echo-server.mjs');
+
+/** High enough that no call of the benchmark is ever rate limited. */
+const UNLIMITED = { capacity: 100_000_000, refillPerSecond: 100_000_000 };
+const BENCH_CONFIG = { defaults: { rateLimits: { dynamodb: UNLIMITED, s3: UNLIMITED } } };
+
+const ROTATING_KEYS = 100;
+const ARTIFACT_CONTENT = 'x'.repeat(1024);
+
+const TARGETS: Record<string, number> = { kv_get: 0.9, kv_set: 0.8 };
+
+interface Child {
+  label: string;
+  client: Client;
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+interface Operation {
+  name: string;
+  child: Child;
+  tool: string;
+  args(i: number): Record<string, unknown>;
+}
+
+interface RoundResult {
+  callsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function positiveIntFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, not "${raw}"`);
+  return value;
+}
+
+async function startChild(label: string, entry: string, env: Record<string, string>): Promise<Child> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [entry],
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const client = new Client({ name: 'agent-mesh-bench', version: '1.0.0' });
+  await client.connect(transport);
+  if (LIST_TOOLS) await client.listTools();
+  return { label, client, stderr: () => stderr, close: () => client.close() };
+}
+
+async function callOnce(op: Operation, i: number): Promise<void> {
+  const result = (await op.child.client.callTool({ name: op.tool, arguments: op.args(i) })) as CallToolResult;
+  if (result.isError) {
+    throw new Error(`${op.name} call ${i} failed: ${JSON.stringify(result.structuredContent ?? result.content)}\n${op.child.stderr()}`);
+  }
+}
+
+async function warmUp(op: Operation): Promise<void> {
+  for (let i = 0; i < WARMUP; i++) await callOnce(op, i);
+}
+
+/**
+ * `CALLS` calls of `op` interleaved with `CALLS` echo calls (alternating which goes first), one in flight at
+ * a time, so that both see the same machine: the load of a shared 2-core box drifts within seconds.
+ * calls/s is from the summed latencies of each side.
+ */
+async function measurePair(op: Operation, echo: Operation): Promise<{ op: RoundResult; echo: RoundResult }> {
+  const opLatencies = new Array<number>(CALLS);
+  const echoLatencies = new Array<number>(CALLS);
+  const timed = async (which: Operation, i: number): Promise<number> => {
+    const before = performance.now();
+    await callOnce(which, i);
+    return performance.now() - before;
+  };
+  for (let i = 0; i < CALLS; i++) {
+    if (i % 2 === 0) {
+      echoLatencies[i] = await timed(echo, i);
+      opLatencies[i] = await timed(op, i);
+    } else {
+      opLatencies[i] = await timed(op, i);
+      echoLatencies[i] = await timed(echo, i);
+    }
+  }
+  return { op: summarize(opLatencies), echo: summarize(echoLatencies) };
+}
+
+function summarize(latencies: number[]): RoundResult {
+  const total = latencies.reduce((sum, ms) => sum + ms, 0);
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { callsPerSecond: (latencies.length * 1000) / total, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: number[], fraction: number): number {
+  const rank = Math.ceil(fraction * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+function operations(echo: Child, mesh: Child): Operation[] {
+  return [
+    { name: 'echo', child: echo, tool: 'echo', args: () => ({ text: 'hello' }) },
+    { name: 'kv_get', child: mesh, tool: 'kv_get', args: () => ({ key: 'bench/get' }) },
+    {
+      name: 'kv_set',
+      child: mesh,
+      tool: 'kv_set',
+      args: (i) => ({ key: `bench/set-${i % ROTATING_KEYS}`, value: { n: i, note: 'bench', tags: ['a', 'b'] } }),
+    },
+    {
+      name: 'artifacts_put',
+      child: mesh,
+      tool: 'artifacts_put',
+      args: (i) => ({ key: `bench/put-${i % ROTATING_KEYS}.txt`, content: ARTIFACT_CONTENT }),
+    },
+  ];
+}
+
+async function seed(mesh: Child): Promise<void> {
+  const result = (await mesh.client.callTool({ name: 'kv_set', arguments: { key: 'bench/get', value: { hello: 'world', n: 1 } } })) as CallToolResult;
+  if (result.isError) throw new Error(`seeding kv_get's key failed: ${JSON.stringify(result.structuredContent)}`);
+}
+
+interface PairedRound {
+  op: RoundResult;
+  echo: RoundResult;
+  ratio: number;
+}
+
+async function runRounds(ops: Operation[]): Promise<Map<string, PairedRound[]>> {
+  for (const op of ops) await warmUp(op);
+  const echo = ops.find((op) => op.name === 'echo')!;
+  const results = new Map<string, PairedRound[]>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const op of ops) {
+      if (op === echo) continue;
+      const pair = await measurePair(op, echo);
+      const paired = { ...pair, ratio: pair.op.callsPerSecond / pair.echo.callsPerSecond };
+      results.set(op.name, [...(results.get(op.name) ?? []), paired]);
+      process.stderr.write(
+        `round ${round}/${ROUNDS} ${op.name.padEnd(14)} ${format(pair.op)}   paired echo ${format(pair.echo)}   ratio ${fixed(paired.ratio, 3)}\n`,
+      );
+    }
+  }
+  return results;
+}
+
+/** The round with the median ratio (the upper middle one when the count is even). */
+function medianRound(rounds: PairedRound[]): PairedRound {
+  const byRatio = [...rounds].sort((a, b) => a.ratio - b.ratio);
+  return byRatio[Math.floor(byRatio.length / 2)]!;
+}
+
+const fixed = (value: number, digits: number): string => value.toFixed(digits);
+const format = (r: RoundResult): string =>
+  `${fixed(r.callsPerSecond, 0).padStart(7)} calls/s  p50 ${fixed(r.p50Ms, 3)} ms  p99 ${fixed(r.p99Ms, 3)} ms`;
+
+function printReport(summary: Map<string, PairedRound>): void {
+  console.log(`\nagent-mesh stdio throughput — sequential callTool, ${CALLS} calls per operation interleaved with ${CALLS} echo calls,`);
+  console.log(`${ROUNDS} rounds after ${WARMUP} warm-up calls; median round by ratio; node ${process.version}; client tools/list ${LIST_TOOLS ? 'on (output validated)' : 'off'}\n`);
+  console.log(`${'operation'.padEnd(14)} ${'calls/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}   ${'echo calls/s'.padStart(12)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}   ratio`);
+  for (const [name, r] of summary) {
+    const target = TARGETS[name];
+    const verdict = target === undefined ? '(no target)' : `target >= ${target}  ${r.ratio >= target ? 'PASS' : 'BELOW'}`;
+    console.log(
+      `${name.padEnd(14)} ${fixed(r.op.callsPerSecond, 0).padStart(9)} ${fixed(r.op.p50Ms, 3).padStart(9)} ${fixed(r.op.p99Ms, 3).padStart(9)}   ` +
+        `${fixed(r.echo.callsPerSecond, 0).padStart(12)} ${fixed(r.echo.p50Ms, 3).padStart(9)} ${fixed(r.echo.p99Ms, 3).padStart(9)}   ${fixed(r.ratio, 3)}  ${verdict}`,
+    );
+  }
+}
+
+function jsonLine(summary: Map<string, PairedRound>): string {
+  const operations = Object.fromEntries(
+    [...summary].map(([name, r]) => [
+      name,
+      {
+        calls_per_s: round2(r.op.callsPerSecond),
+        p50_ms: round3(r.op.p50Ms),
+        p99_ms: round3(r.op.p99Ms),
+        paired_echo_calls_per_s: round2(r.echo.callsPerSecond),
+        ratio_to_echo: round3(r.ratio),
+        ...(TARGETS[name] !== undefined && { target: TARGETS[name], pass: r.ratio >= TARGETS[name]! }),
+      },
+    ]),
+  );
+  return JSON.stringify({ calls: CALLS, warmup: WARMUP, rounds: ROUNDS, pick: 'median ratio', list_tools: LIST_TOOLS, node: process.version, operations });
+}
+
+const round2 = (value: number): number => Math.round(value * 100) / 100;
+const round3 = (value: number): number => Math.round(value * 1000) / 1000;
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'agent-mesh-bench-'));
+  const configPath = join(dataDir, 'bench-config.json');
+  writeFileSync(configPath, JSON.stringify(BENCH_CONFIG));
+  const children: Child[] = [];
+  try {
+    const echo = await startChild('echo', ECHO_ENTRY, {});
+    children.push(echo);
+    const mesh = await startChild('agent-mesh', MESH_ENTRY, {
+      AGENT_MESH_DATA_DIR: join(dataDir, 'data'),
+      AGENT_MESH_CONFIG: configPath,
+      LOG_LEVEL: 'warn',
+    });
+    children.push(mesh);
+    await seed(mesh);
+    const results = await runRounds(operations(echo, mesh));
+    const summary = new Map([...results].map(([name, rounds]) => [name, medianRound(rounds)]));
+    printReport(summary);
+    console.log(`BENCH_JSON ${jsonLine(summary)}`);
+  } finally {
+    for (const child of children) await child.close().catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack ?? error.message : String(error));
+  process.exitCode = 1;
+});
