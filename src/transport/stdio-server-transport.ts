@@ -1,7 +1,7 @@
 import process from 'node:process';
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /** A line may carry a whole artifact as base64; beyond this the line is refused and skipped. */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -75,12 +75,13 @@ export class StdioServerTransport implements Transport {
       this.reject(null, ErrorCode.ParseError, `Parse error: ${(error as Error).message}`);
       return;
     }
-    if (!isJsonRpcMessage(value)) {
+    if (!JSONRPCMessageSchema.safeParse(value).success) {
       this.reject(requestIdOf(value), ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message');
       return;
     }
     try {
-      this.onmessage?.(value);
+      // The message as parsed, not zod's copy: tool arguments keep every key the client sent.
+      this.onmessage?.(value as JSONRPCMessage);
     } catch (error) {
       this.onerror?.(error as Error);
     }
@@ -111,27 +112,6 @@ export class StdioServerTransport implements Transport {
     this.input.pause();
     this.onclose?.();
   }
-}
-
-/**
- * The envelope check of JSON-RPC 2.0. The SDK validates each method's params with its own schema after
- * this, so a full schema parse of every line here would only do that work twice.
- */
-function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const message = value as Record<string, unknown>;
-  if (message.jsonrpc !== '2.0') return false;
-  const id = message.id;
-  const hasId = typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id));
-  if (typeof message.method === 'string') {
-    const params = message.params;
-    const paramsOk = params === undefined || (typeof params === 'object' && params !== null && !Array.isArray(params));
-    return paramsOk && (hasId || !('id' in message));
-  }
-  if (!hasId) return false;
-  if ('result' in message) return typeof message.result === 'object' && message.result !== null && !('error' in message);
-  const error = message.error as Record<string, unknown> | undefined;
-  return typeof error === 'object' && error !== null && Number.isInteger(error.code) && typeof error.message === 'string';
 }
 
 /** The id of a malformed request, when it has a usable one, so the client can match the error. */
