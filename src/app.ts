@@ -1,15 +1,33 @@
 import type { Config } from './config/config.js';
 import { createLocalBackend } from './drivers/local/local-backend.js';
+import { SmtpAlertSink } from './drivers/net/smtp-alert-sink.js';
+import { WebhookAlertSink } from './drivers/net/webhook-alert-sink.js';
 import { RateLimiter } from './limits/rate-limiter.js';
 import type { Logger } from './logging.js';
+import { createEgressPolicy } from './net/egress-policy.js';
+import type { AlertSink } from './ports/alert-sink.js';
 import { ArtifactService } from './services/artifact-service.js';
+import { AlertService } from './services/events/alert-service.js';
+import { EventAnalyticsService } from './services/events/analytics-service.js';
+import { DeliveryDispatcher } from './services/events/delivery-dispatcher.js';
+import { EventService } from './services/events/event-service.js';
+import { HealthService } from './services/events/health-service.js';
+import { LiveListeners } from './services/events/live-listeners.js';
+import { RuleIndexCache } from './services/events/rule-index.js';
+import { RuleService } from './services/events/rule-service.js';
 import type { Services } from './services/index.js';
 import { KvService } from './services/kv-service.js';
+import { backgroundSessions } from './tenancy/auth/background-identity.js';
+import { VERSION } from './version.js';
 
 export interface App {
   services: Services;
   close(): Promise<void>;
 }
+
+/** The AWS account the embedded backend writes into envelopes (it has none of its own). */
+const LOCAL_ACCOUNT = '000000000000';
+const DAY_MS = 86_400_000;
 
 /** The composition root: picks the drivers for every port and builds the services on them. */
 export function createApp(config: Config, logger: Logger): App {
@@ -18,12 +36,60 @@ export function createApp(config: Config, logger: Logger): App {
   limiter.onRejected((session, service, retryAfterMs) =>
     logger.info({ tenant: session.tenantId, service, retryAfterMs }, 'rate limited'),
   );
+
+  const egress = createEgressPolicy(config.networkAllow);
+  const { timeoutMs } = config.events.delivery;
+  const sinks: AlertSink[] = [new WebhookAlertSink({ policy: egress, timeoutMs, userAgent: `agent-mesh/${VERSION}` })];
+  const smtp = config.smtp ? new SmtpAlertSink({ url: config.smtp.url, from: config.smtp.from, timeoutMs }) : undefined;
+  if (smtp) sinks.push(smtp);
+  const dispatcher = new DeliveryDispatcher({
+    store: backend.events,
+    sinks,
+    sessionFor: backgroundSessions(config),
+    delivery: config.events.delivery,
+    logger,
+  });
+
+  const listeners = new LiveListeners(logger);
+  const ruleIndex = new RuleIndexCache(backend.events, logger);
+  const services: Services = {
+    kv: new KvService(backend.kv, limiter),
+    artifacts: new ArtifactService(backend.artifacts, limiter),
+    events: new EventService(backend.events, limiter, ruleIndex, listeners, { region: config.aws.region, account: LOCAL_ACCOUNT }, () =>
+      dispatcher.kick(),
+    ),
+    eventAnalytics: new EventAnalyticsService(backend.events, limiter),
+    rules: new RuleService(backend.events, limiter, undefined),
+    alerts: new AlertService(backend.events, limiter, {
+      checkUrl: (url, field) => egress.checkUrl(url, field),
+      unavailable: {
+        ...(!smtp && { email: 'the server has no AGENT_MESH_SMTP_URL to send email through' }),
+        sns: 'SNS topics are reached through the AWS backend (AGENT_MESH_BACKEND=aws); this server runs the embedded one',
+      },
+    }),
+    health: new HealthService(backend.events, limiter, VERSION, 'local'),
+    listeners,
+    limiter,
+  };
+
+  dispatcher.start();
+  const retentionMs = config.events.retentionDays * DAY_MS;
+  const prune = () =>
+    backend.events.prune(Date.now() - retentionMs).then(
+      (removed) => removed > 0 && logger.info({ removed }, 'pruned events past retention'),
+      (error: unknown) => logger.warn({ err: error }, 'pruning events failed'),
+    );
+  const pruneTimer = setInterval(prune, Math.min(3_600_000, Math.max(1_000, retentionMs / 10)));
+  pruneTimer.unref();
+  void prune();
+
   return {
-    services: {
-      kv: new KvService(backend.kv, limiter),
-      artifacts: new ArtifactService(backend.artifacts, limiter),
-      limiter,
+    services,
+    async close() {
+      clearInterval(pruneTimer);
+      await dispatcher.stop();
+      await smtp?.close();
+      await backend.close();
     },
-    close: () => backend.close(),
   };
 }

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { DEFAULT_RATE_LIMITS, RATE_LIMITED_SERVICES, type RateLimitRules } from '../limits/services.js';
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from '../limits/resource-limits.js';
 import { TOOL_GROUPS, type Permission, type ToolGroup } from '../tenancy/tool-groups.js';
+import { parseEgressAllowlist } from '../net/egress-policy.js';
 import { configFileSchema, TENANT_ID_PATTERN, type ConfigFile, type TenantPolicyInput } from './file-schema.js';
 
 export const CONTEXT_TYPES = ['user', 'agent', 'service', 'workflow'] as const;
@@ -26,7 +27,17 @@ export interface Config {
   /** The identity of a stdio process. */
   stdio: { tenantId: string; userId: string; contextType: ContextType };
   aws: { region: string; kvTable: string; artifactsBucket: string; eventBus: string };
+  events: EventsConfig;
+  /** Addresses outbound requests may reach although private (the config file's network.allow). */
+  networkAllow: readonly string[];
+  /** AGENT_MESH_SMTP_URL: email alerts are refused without it. */
+  smtp: { url: string; from: string } | undefined;
   policyFor(tenantId: string): TenantPolicy;
+}
+
+export interface EventsConfig {
+  retentionDays: number;
+  delivery: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; timeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -62,6 +73,17 @@ export function loadConfig(env: Env = process.env): Config {
       artifactsBucket: env.AGENT_MESH_ARTIFACTS_BUCKET || 'agent-mesh-artifacts',
       eventBus: env.AGENT_MESH_EVENT_BUS || 'agent-mesh-events',
     },
+    events: {
+      retentionDays: file.events?.retentionDays ?? 30,
+      delivery: {
+        maxAttempts: file.events?.delivery?.maxAttempts ?? 6,
+        baseDelayMs: file.events?.delivery?.baseDelayMs ?? 1000,
+        maxDelayMs: file.events?.delivery?.maxDelayMs ?? 300_000,
+        timeoutMs: file.events?.delivery?.timeoutMs ?? 10_000,
+      },
+    },
+    networkAllow: checkAllowlist(file.network?.allow ?? [], env.AGENT_MESH_CONFIG ?? ''),
+    smtp: env.AGENT_MESH_SMTP_URL ? { url: checkSmtpUrl(env.AGENT_MESH_SMTP_URL), from: env.AGENT_MESH_SMTP_FROM || 'agent-mesh@localhost' } : undefined,
     policyFor: policyResolver(file),
   };
 }
@@ -102,6 +124,29 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
       return path ? `${path}: ${message}` : message;
     })
     .join('; ');
+}
+
+function checkAllowlist(entries: string[], source: string): string[] {
+  try {
+    parseEgressAllowlist(entries);
+  } catch (error) {
+    throw new ConfigError(`${source}: ${(error as Error).message}`);
+  }
+  return entries;
+}
+
+/** smtp://user:pass@host:port or smtps://…; the message never repeats the URL, which may hold a password. */
+function checkSmtpUrl(raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || !url.hostname) {
+    throw new ConfigError('AGENT_MESH_SMTP_URL: expected smtp://[user:password@]host[:port] or smtps://…');
+  }
+  return raw;
 }
 
 function parseToolGroups(value: string | undefined): ReadonlySet<ToolGroup> {

@@ -15,6 +15,8 @@ const limits = z.strictObject({
   maxKeys: positiveInt.optional(),
   maxArtifactBytes: positiveInt.optional(),
   maxTotalArtifactBytes: positiveInt.optional(),
+  maxRules: positiveInt.optional(),
+  maxAlerts: positiveInt.optional(),
 });
 
 const permission = z.string().refine(isPermission, {
@@ -30,8 +32,28 @@ const tenantPolicy = z.strictObject({
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** The optional config file named by AGENT_MESH_CONFIG (JSON or YAML). Unknown keys are errors: they are usually typos. */
+const eventsSettings = z.strictObject({
+  /** Events are kept this many days after they were received. */
+  retentionDays: z.number().positive().optional(),
+  delivery: z
+    .strictObject({
+      maxAttempts: z.number().int().min(1).max(100).optional(),
+      baseDelayMs: z.number().int().min(1).optional(),
+      maxDelayMs: z.number().int().min(1).optional(),
+      timeoutMs: z.number().int().min(1).optional(),
+    })
+    .optional(),
+});
+
+const networkSettings = z.strictObject({
+  /** Loopback, private or link-local targets (IP, CIDR, host, host:port) that webhooks and upstreams may reach. */
+  allow: z.array(z.string().min(1)).optional(),
+});
+
 export const configFileSchema = z.strictObject({
   defaults: tenantPolicy.optional(),
+  events: eventsSettings.optional(),
+  network: networkSettings.optional(),
   tenants: z
     .record(
       z.string().regex(TENANT_ID_PATTERN, 'tenant ids are 1-64 letters, digits, "_", "." or "-", starting with a letter or digit'),

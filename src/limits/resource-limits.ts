@@ -8,6 +8,10 @@ export interface ResourceLimits {
   maxArtifactBytes: number;
   /** Sum of the sizes of all of a tenant's artifacts, in bytes. */
   maxTotalArtifactBytes: number;
+  /** Most event rules per tenant. */
+  maxRules: number;
+  /** Most alerts per tenant. */
+  maxAlerts: number;
 }
 
 export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = {
@@ -15,4 +19,6 @@ export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = {
   maxKeys: 100_000,
   maxArtifactBytes: 10 * 1024 * 1024,
   maxTotalArtifactBytes: 1024 * 1024 * 1024,
+  maxRules: 10_000,
+  maxAlerts: 1_000,
 };

@@ -8,6 +8,8 @@ import {
   type CallToolResult,
   type Tool as ToolListing,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { formatIssues } from '../config/config.js';
 import { asMeshError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { Services } from '../services/index.js';
@@ -21,17 +23,25 @@ import { ALL_TOOLS } from './tools/index.js';
 
 export const SERVER_NAME = 'agent-mesh';
 
-type CallToolHandler = (request: CallToolRequest) => Promise<CallToolResult>;
+type CallToolHandler = (request: CallToolRequest, rawArguments: unknown) => Promise<CallToolResult>;
+
+/** Only the method: the handler checks the rest itself, so the arguments arrive as the client sent them. */
+const ToolsCallMethod = z.looseObject({ method: z.literal('tools/call'), params: z.unknown() });
 
 /**
- * The SDK's Server wraps a tools/call handler to parse the request a second time and zod-check the
- * result (and to support task-augmented calls, which agent-mesh does not offer). Our results are built
- * to the schema by one function here, so the base Protocol registration is enough; on stdio that
- * re-check was a measurable part of every call's time.
+ * The SDK's Server wraps a tools/call handler to zod-parse the request twice and zod-check the result
+ * (and for task-augmented calls, which agent-mesh does not offer). Our results are built to the schema by
+ * one function here, and on stdio those checks were a measurable part of every call. Parsing the request
+ * once here also keeps keys zod would drop (a "__proto__" argument is refused, not ignored) and turns a
+ * malformed request into Invalid params rather than an internal error.
  */
-function setRequestHandlerWithoutResultCheck(server: Server, schema: typeof CallToolRequestSchema, handler: CallToolHandler): void {
+function setToolsCallHandler(server: Server, handler: CallToolHandler): void {
   const protocol = Object.getPrototypeOf(Server.prototype) as { setRequestHandler: Server['setRequestHandler'] };
-  protocol.setRequestHandler.call(server, schema, handler);
+  protocol.setRequestHandler.call(server, ToolsCallMethod as unknown as typeof CallToolRequestSchema, (raw) => {
+    const parsed = CallToolRequestSchema.safeParse(raw);
+    if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call params: ${formatIssues(parsed.error.issues)}`);
+    return handler(parsed.data, (raw as { params?: { arguments?: unknown } }).params?.arguments);
+  });
 }
 
 export interface McpServerOptions {
@@ -68,16 +78,16 @@ export function createMcpServer(session: TenantSession, services: Services, opti
   );
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: visible }));
-  setRequestHandlerWithoutResultCheck(server, CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+  setToolsCallHandler(server, async (request, rawArguments): Promise<CallToolResult> => {
     const tool = byName.get(request.params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     const started = performance.now();
     let result: CallToolResult;
     try {
-      const parsed = tool.input.safeParse(request.params.arguments ?? {});
+      const parsed = tool.input.safeParse(rawArguments ?? {});
       if (!parsed.success) throw fromZodError(parsed.error);
       const structured = await tool.call({ session, services }, parsed.data);
-      result = { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
+      result = { content: [{ type: 'text', text: tool.text(structured) }], structuredContent: structured };
     } catch (error) {
       const meshError = asMeshError(error);
       if (meshError.code === 'internal') options.logger.error({ err: error, tool: tool.name }, 'tool failed');

@@ -26,6 +26,8 @@ interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
   output: O;
   annotations?: ToolAnnotations;
   call(context: ToolContext, args: z.output<I>): Promise<z.input<O>>;
+  /** The text block for clients that read only text; default: the result as JSON, or a note when it is large. */
+  text?(result: z.input<O>): string;
 }
 
 /** A tool as the server sees it: schemas already in JSON Schema, arguments still unparsed. */
@@ -43,6 +45,19 @@ export interface Tool {
   successSchema: JsonSchema;
   input: z.ZodObject;
   call(context: ToolContext, args: unknown): Promise<Record<string, unknown>>;
+  text(result: Record<string, unknown>): string;
+}
+
+/**
+ * Results are sent twice, as structuredContent and as text; beyond this size the text only points to the
+ * structured copy, so a large result does not double a message past what clients accept (the SDK client
+ * refuses lines over 10 MB).
+ */
+export const MAX_TEXT_COPY_CHARS = 256 * 1024;
+
+export function defaultText(result: Record<string, unknown>): string {
+  const json = JSON.stringify(result);
+  return json.length <= MAX_TEXT_COPY_CHARS ? json : `The result is ${json.length} characters of JSON; read it from structuredContent.`;
 }
 
 const toJsonSchema = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema =>
@@ -65,5 +80,6 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: T
     successSchema,
     input: spec.input,
     call: async (context, args) => (await spec.call(context, args as z.output<I>)) as Record<string, unknown>,
+    text: spec.text ? (result) => spec.text!(result as z.input<O>) : defaultText,
   };
 }

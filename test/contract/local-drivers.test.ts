@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/drivers/local/sqlite-database.js';
+import { MIGRATION_COUNT, openDatabase } from '../../src/drivers/local/sqlite-database.js';
 import { SqliteKvStore } from '../../src/drivers/local/sqlite-kv-store.js';
 import { FileArtifactStore } from '../../src/drivers/local/file-artifact-store.js';
 import type { TenantSession } from '../../src/tenancy/session.js';
@@ -53,7 +53,7 @@ describe('local drivers', () => {
     const fixture = localFixture();
     try {
       const again = openDatabase(fixture.dir);
-      expect(again.pragma('user_version', { simple: true })).toBe(1);
+      expect(again.pragma('user_version', { simple: true })).toBe(MIGRATION_COUNT);
       expect(again.pragma('journal_mode', { simple: true })).toBe('wal');
       again.close();
     } finally {

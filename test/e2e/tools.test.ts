@@ -17,9 +17,12 @@ describe('every tool over stdio, as the default tenant', () => {
 
   it('lists every tool with input and output schemas', async () => {
     const { tools } = await server.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(
-      ['artifacts_delete', 'artifacts_get', 'artifacts_list', 'artifacts_put', 'kv_delete', 'kv_get', 'kv_list', 'kv_set'],
-    );
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'artifacts_delete', 'artifacts_get', 'artifacts_list', 'artifacts_put',
+      'events_analytics', 'events_create_alert', 'events_create_rule', 'events_delete_alert', 'events_delete_rule',
+      'events_health_check', 'events_list_alerts', 'events_list_rules', 'events_query', 'events_send',
+      'kv_delete', 'kv_get', 'kv_list', 'kv_set',
+    ]);
     for (const tool of tools) {
       expect(tool.inputSchema.type).toBe('object');
       expect(tool.outputSchema?.type).toBe('object');
@@ -122,8 +125,9 @@ describe('every tool over stdio, as the default tenant', () => {
       version: 1,
       metadata: { author: 'agent-7' },
     });
-    const got = structured(await server.call('artifacts_get', { key: 'reports/q1.md' }));
-    expect(got).toMatchObject({ encoding: 'utf8', content: text, metadata: { author: 'agent-7' } });
+    const gotResult = await server.call('artifacts_get', { key: 'reports/q1.md' });
+    expect(structured(gotResult)).toMatchObject({ encoding: 'utf8', content: text, metadata: { author: 'agent-7' } });
+    expect(gotResult.content).toEqual([{ type: 'text', text }]); // text-only clients get the text itself, once
 
     const bytes = Buffer.from([0, 255, 1, 254, 137, 80, 78, 71]);
     const binary = structured(await server.call('artifacts_put', { key: 'images/x.png', content_base64: bytes.toString('base64') }));

@@ -24,12 +24,13 @@ const ALLOWED: Record<string, string[]> = {
   engine: ['engine'],
   limits: ['limits', 'errors.ts', 'ports', 'tenancy'],
   tenancy: ['tenancy', 'config', 'limits', 'errors.ts'],
-  config: ['config', 'limits', 'tenancy'],
+  config: ['config', 'limits', 'tenancy', 'net'],
   ports: ['ports', 'tenancy', 'limits'],
-  drivers: ['drivers', 'ports', 'tenancy', 'limits', 'errors.ts', 'logging.ts'],
-  services: ['services', 'ports', 'tenancy', 'limits', 'errors.ts', 'config'],
+  drivers: ['drivers', 'ports', 'tenancy', 'limits', 'errors.ts', 'logging.ts', 'net'],
+  services: ['services', 'ports', 'tenancy', 'limits', 'errors.ts', 'config', 'engine', 'logging.ts'],
   mcp: ['mcp', 'services', 'tenancy', 'limits', 'errors.ts', 'logging.ts', 'config'],
   transport: ['transport'],
+  net: ['net', 'errors.ts'],
 };
 
 describe('architecture', () => {

@@ -1,16 +1,19 @@
 import { join } from 'node:path';
 import type { Logger } from '../../logging.js';
 import type { ArtifactStore } from '../../ports/artifact-store.js';
+import type { EventStore } from '../../ports/event-store.js';
 import type { KvStore } from '../../ports/kv-store.js';
 import type { RateLimitStore } from '../../ports/rate-limit-store.js';
 import { FileArtifactStore } from './file-artifact-store.js';
 import { MemoryRateLimitStore } from './memory-rate-limit-store.js';
+import { SqliteEventStore } from './sqlite-event-store.js';
 import { SqliteKvStore } from './sqlite-kv-store.js';
 import { openDatabase } from './sqlite-database.js';
 
 export interface Backend {
   kv: KvStore;
   artifacts: ArtifactStore;
+  events: EventStore;
   rateLimits: RateLimitStore;
   close(): Promise<void>;
 }
@@ -23,6 +26,7 @@ export function createLocalBackend(dataDir: string, logger: Logger): Backend {
   const db = openDatabase(dataDir);
   const kv = new SqliteKvStore(db);
   const artifacts = new FileArtifactStore(db, join(dataDir, 'artifacts'));
+  const events = new SqliteEventStore(db);
   const rateLimits = new MemoryRateLimitStore();
 
   artifacts.sweepLeftovers().then(
@@ -40,6 +44,7 @@ export function createLocalBackend(dataDir: string, logger: Logger): Backend {
   return {
     kv,
     artifacts,
+    events,
     rateLimits,
     async close() {
       clearInterval(purge);

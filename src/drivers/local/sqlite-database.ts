@@ -16,7 +16,33 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (tenant, key)) WITHOUT ROWID;
    CREATE TABLE tenant_usage (
      tenant TEXT PRIMARY KEY, kv_keys INTEGER NOT NULL DEFAULT 0, artifact_bytes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;`,
+  `CREATE TABLE events (
+     tenant TEXT NOT NULL, time_ms INTEGER NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL, detail_type TEXT NOT NULL,
+     received_ms INTEGER NOT NULL, envelope TEXT NOT NULL, PRIMARY KEY (tenant, time_ms, id)) WITHOUT ROWID;
+   CREATE INDEX events_by_source ON events (tenant, source, time_ms, id);
+   CREATE INDEX events_by_type ON events (tenant, detail_type, time_ms, id);
+   CREATE INDEX events_by_received ON events (received_ms);
+   CREATE TABLE event_rules (
+     tenant TEXT NOT NULL, name TEXT NOT NULL, pattern TEXT NOT NULL, targets TEXT NOT NULL, description TEXT NOT NULL,
+     enabled INTEGER NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, PRIMARY KEY (tenant, name)) WITHOUT ROWID;
+   CREATE TABLE event_alerts (
+     tenant TEXT NOT NULL, name TEXT NOT NULL, pattern TEXT NOT NULL, channel TEXT NOT NULL, created_ms INTEGER NOT NULL,
+     PRIMARY KEY (tenant, name)) WITHOUT ROWID;
+   CREATE TABLE rule_revisions (tenant TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE deliveries (
+     id TEXT PRIMARY KEY, tenant TEXT NOT NULL, alert_name TEXT NOT NULL, event_id TEXT NOT NULL, channel TEXT NOT NULL,
+     event TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL,
+     lease_until_ms INTEGER NOT NULL DEFAULT 0, last_status INTEGER, last_error TEXT, created_ms INTEGER NOT NULL,
+     updated_ms INTEGER NOT NULL);
+   CREATE INDEX deliveries_due ON deliveries (status, next_attempt_ms);
+   CREATE INDEX deliveries_by_tenant ON deliveries (tenant, status);
+   CREATE TABLE delivery_attempts (
+     tenant TEXT NOT NULL, delivery_id TEXT NOT NULL, alert_name TEXT NOT NULL, attempt INTEGER NOT NULL, at_ms INTEGER NOT NULL,
+     ok INTEGER NOT NULL, status INTEGER, error TEXT, duration_ms REAL NOT NULL, PRIMARY KEY (delivery_id, attempt));
+   CREATE INDEX delivery_attempts_by_tenant ON delivery_attempts (tenant, at_ms);`,
 ];
+
+export const MIGRATION_COUNT = MIGRATIONS.length;
 
 /**
  * Opens the shared database of a data folder. WAL lets several processes (client windows, tenants) read

@@ -10,6 +10,8 @@ export type Membership = readonly number[];
 export interface Slot {
   readonly values: Scalar[];
   readonly memberships: (Membership | null)[];
+  /** Whether any of the values is inside an array. */
+  inArray: boolean;
 }
 
 export interface FlatEvent {
@@ -18,65 +20,125 @@ export interface FlatEvent {
   readonly hasArrays: boolean;
 }
 
+/** One '.'-separated step of the paths some pattern reads; `path` is the full dotted path to it. */
+export class PathNode {
+  children: Map<string, PathNode> | null = null;
+  /** How many (pattern, path) registrations pass through this node. */
+  count = 0;
+  constructor(readonly path: string) {}
+}
+
+/**
+ * The set of paths patterns read, as a tree of their '.'-separated steps, so flattening an event only
+ * walks (and only builds path strings for) the parts some pattern can look at.
+ */
+export class PathTree {
+  readonly root = new PathNode('');
+
+  add(path: string): void {
+    let node = this.root;
+    node.count++;
+    for (const step of path.split('.')) {
+      node.children ??= new Map();
+      let child = node.children.get(step);
+      if (child === undefined) {
+        child = new PathNode(node === this.root ? step : `${node.path}.${step}`);
+        node.children.set(step, child);
+      }
+      child.count++;
+      node = child;
+    }
+  }
+
+  remove(path: string): void {
+    let node = this.root;
+    node.count--;
+    for (const step of path.split('.')) {
+      const child = node.children?.get(step);
+      if (child === undefined) return;
+      if (--child.count <= 0) {
+        node.children!.delete(step);
+        if (node.children!.size === 0) node.children = null;
+        return;
+      }
+      node = child;
+    }
+  }
+}
+
+interface Walk {
+  readonly slots: Map<string, Slot>;
+  arrays: number;
+}
+
 /**
  * Flattens an event the way event-ruler does: object keys are joined with '.', arrays add one value per
  * element at the same path (so the path of `{"a": [{"b": 1}]}`'s 1 is `a.b`), and only scalars
  * (strings, numbers, booleans, null) are values; empty arrays and empty objects contribute nothing.
- * `wanted` limits the walk to paths that are a '.'-boundary prefix of some pattern path.
+ * Only paths in `wanted` are walked. A key that itself contains '.' continues the path just as nesting
+ * does ({"a.b": 1} and {"a": {"b": 1}} both give a.b).
  */
-export function flatten(event: object, wanted: ReadonlySet<string> | null): FlatEvent {
-  const slots = new Map<string, Slot>();
-  let arrays = 0;
+export function flatten(event: object, wanted: PathTree): FlatEvent {
+  const walk: Walk = { slots: new Map(), arrays: 0 };
+  walkObject(walk, event as Record<string, unknown>, wanted.root, null);
+  return { slots: walk.slots, hasArrays: walk.arrays > 0 };
+}
 
-  const add = (path: string, value: Scalar, membership: Membership | null): void => {
-    let slot = slots.get(path);
-    if (slot === undefined) {
-      slot = { values: [], memberships: [] };
-      slots.set(path, slot);
-    }
-    slot.values.push(value);
-    slot.memberships.push(membership);
-  };
-
-  const walk = (node: unknown, path: string, membership: Membership | null): void => {
-    if (node === null) {
-      add(path, null, membership);
-      return;
-    }
-    switch (typeof node) {
-      case 'string':
-      case 'boolean':
-        add(path, node, membership);
-        return;
-      case 'number':
-        if (Number.isFinite(node)) add(path, node, membership);
-        return;
-      case 'object':
-        break;
-      default:
-        return; // undefined, functions, symbols, bigints are not JSON
-    }
-    if (Array.isArray(node)) {
-      if (node.length === 0) return;
-      const id = arrays++;
-      for (let i = 0; i < node.length; i++) {
-        walk(node[i], path, membership === null ? [id, i] : [...membership, id, i]);
+function walkObject(walk: Walk, node: Record<string, unknown>, at: PathNode, membership: Membership | null): void {
+  const children = at.children;
+  if (children === null) return;
+  for (const key of Object.keys(node)) {
+    let child = children.get(key);
+    if (child === undefined) {
+      if (!key.includes('.')) continue;
+      let deeper: PathNode | undefined = at;
+      for (const step of key.split('.')) {
+        deeper = deeper.children?.get(step);
+        if (deeper === undefined) break;
       }
+      if (deeper === undefined) continue;
+      child = deeper;
+    }
+    walkValue(walk, node[key], child, membership);
+  }
+}
+
+function walkValue(walk: Walk, value: unknown, at: PathNode, membership: Membership | null): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      add(walk, at.path, value, membership);
       return;
+    case 'number':
+      if (Number.isFinite(value)) add(walk, at.path, value, membership);
+      return;
+    case 'object':
+      break;
+    default:
+      return; // undefined, functions, symbols, bigints are not JSON
+  }
+  if (value === null) {
+    add(walk, at.path, null, membership);
+  } else if (Array.isArray(value)) {
+    if (value.length === 0) return;
+    const id = walk.arrays++;
+    for (let i = 0; i < value.length; i++) {
+      walkValue(walk, value[i], at, membership === null ? [id, i] : [...membership, id, i]);
     }
-    walkObject(node as Record<string, unknown>, path, membership);
-  };
+  } else {
+    walkObject(walk, value as Record<string, unknown>, at, membership);
+  }
+}
 
-  const walkObject = (node: Record<string, unknown>, path: string, membership: Membership | null): void => {
-    for (const key of Object.keys(node)) {
-      const child = path === '' ? key : `${path}.${key}`;
-      if (wanted !== null && !wanted.has(child)) continue;
-      walk(node[key], child, membership);
-    }
-  };
-
-  walkObject(event as Record<string, unknown>, '', null);
-  return { slots, hasArrays: arrays > 0 };
+function add(walk: Walk, path: string, value: Scalar, membership: Membership | null): void {
+  let slot = walk.slots.get(path);
+  if (slot === undefined) {
+    slot = { values: [], memberships: [], inArray: false };
+    walk.slots.set(path, slot);
+  }
+  slot.values.push(value);
+  slot.memberships.push(membership);
+  if (membership !== null) slot.inArray = true;
 }
 
 /** Whether two memberships can come from the same element of every array they share. */

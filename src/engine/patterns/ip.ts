@@ -21,9 +21,7 @@ function parseIpv4(text: string): number[] | null {
   if (!IPV4_SHAPE.test(text)) return null;
   const bytes: number[] = [];
   for (const part of text.split('.')) {
-    // Modern Java rejects ambiguous octets with leading zeros, and anything above 255 is no literal.
-    if (part.length > 1 && part.startsWith('0')) return null;
-    if (part.length > 3) return null;
+    // Octets are read as decimal, leading zeros included (0177 is 177, not octal); above 255 is no literal.
     const n = Number(part);
     if (n > 255) return null;
     bytes.push(n);
@@ -97,7 +95,7 @@ function javaSplit(text: string, separator: string): string[] {
 /**
  * Parses a CIDR block into a range, or returns the reason it is refused (event-ruler's CIDR.cidr rules:
  * exactly one '/', an integer mask, IPv4 masks below 32 and IPv6 masks below 128). As in event-ruler the
- * range starts at the address as written (host bits are not cleared) and ends with all host bits set.
+ * range runs from the address with all host bits cleared to the address with all host bits set.
  */
 export function parseCidr(text: string): IpRange | string {
   const slashed = javaSplit(text, '/');
@@ -115,11 +113,14 @@ export function parseCidr(text: string): IpRange | string {
   if (bytes.length === 4 && mask > 31) return 'IPv4 mask bits must be < 32';
   if (bytes.length === 16 && mask > 127) return 'IPv6 mask bits must be < 128';
   let hostBits = bytes.length * 8 - mask;
-  const top = bytes.slice();
-  for (let i = top.length - 1; i >= 0 && hostBits > 0; i--, hostBits -= 8) {
-    top[i] = hostBits >= 8 ? 0xff : top[i]! | ((1 << hostBits) - 1);
+  const low = bytes.slice();
+  const high = bytes.slice();
+  for (let i = bytes.length - 1; i >= 0 && hostBits > 0; i--, hostBits -= 8) {
+    const ones = hostBits >= 8 ? 0xff : (1 << hostBits) - 1;
+    low[i] = bytes[i]! & ~ones & 0xff;
+    high[i] = bytes[i]! | ones;
   }
-  return { low: toHex(bytes), high: toHex(top) };
+  return { low: toHex(low), high: toHex(high) };
 }
 
 export function inRange(range: IpRange, hex: string): boolean {

@@ -5,33 +5,19 @@
 export type Scalar = string | number | boolean | null;
 export type Predicate = (value: Scalar) => boolean;
 
-/** The numeric range EventBridge supports: -5.0e9 to +5.0e9 inclusive, six digits after the point. */
-export const NUMERIC_LIMIT = 5e9;
-export const NUMERIC_DECIMALS = 6;
-
-/** Digits to the right of the decimal point in the shortest decimal form of a number. */
-export function decimalPlaces(n: number): number {
-  if (Number.isInteger(n)) return 0;
-  const text = String(Math.abs(n));
-  const e = text.indexOf('e');
-  const mantissa = e < 0 ? text : text.slice(0, e);
-  const exponent = e < 0 ? 0 : Number(text.slice(e + 1));
-  const dot = mantissa.indexOf('.');
-  const fraction = dot < 0 ? 0 : mantissa.length - dot - 1;
-  return Math.max(0, fraction - exponent);
-}
-
-/** Whether a number can take part in numeric matching (event-ruler's ComparableNumber). */
+/**
+ * Numeric matching works on JSON numbers only, compared as IEEE-754 doubles over their whole finite range:
+ * event-ruler 1.8 (aws/event-ruler#188, "support full range of float64") replaced the earlier
+ * -5.0e9..+5.0e9 / six-decimal ComparableNumber, and AWS's current answers ("Cannot compare number")
+ * come from the new one.
+ */
 export function isComparable(n: number): boolean {
-  return Number.isFinite(n) && n >= -NUMERIC_LIMIT && n <= NUMERIC_LIMIT && decimalPlaces(n) <= NUMERIC_DECIMALS;
+  return Number.isFinite(n);
 }
 
 /** Why a pattern number cannot be used for numeric matching, or null when it can. */
 export function numericProblem(n: number): string | null {
-  if (!Number.isFinite(n)) return `${String(n)} is not a JSON number`;
-  if (n < -NUMERIC_LIMIT || n > NUMERIC_LIMIT) return `${n} is outside the supported range -5.0e9 to 5.0e9 (inclusive)`;
-  if (decimalPlaces(n) > NUMERIC_DECIMALS) return `${n} has more than 6 digits to the right of the decimal point`;
-  return null;
+  return Number.isFinite(n) ? null : `${String(n)} is not a finite JSON number`;
 }
 
 export interface NumericRange {
@@ -44,7 +30,7 @@ export interface NumericRange {
 export function numericPredicate(range: NumericRange): Predicate {
   const { low, lowOpen, high, highOpen } = range;
   return (v) => {
-    if (typeof v !== 'number' || !isComparable(v)) return false;
+    if (typeof v !== 'number') return false;
     if (lowOpen ? v <= low : v < low) return false;
     if (highOpen ? v >= high : v > high) return false;
     return true;
@@ -52,7 +38,7 @@ export function numericPredicate(range: NumericRange): Predicate {
 }
 
 export function numericEqualsPredicate(n: number): Predicate {
-  return (v) => v === n && isComparable(v);
+  return (v) => v === n;
 }
 
 // ---- wildcard -------------------------------------------------------------------------------------

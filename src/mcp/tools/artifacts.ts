@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool } from '../tool.js';
+import { MAX_TEXT_COPY_CHARS, defineTool } from '../tool.js';
 import { cursorArg, deletedResult, isoTime, version, keyArg, limitArg, nextCursor, prefixArg } from './common-schemas.js';
 
 const artifactInfo = {
@@ -49,6 +49,12 @@ export const artifactsGet = defineTool({
     content_base64: z.string().optional(),
   }),
   call: ({ session, services }, args) => services.artifacts.get(session, args.key),
+  // The content once, as text when it is text: a second copy could double a large artifact's message.
+  text: (result) => {
+    const about = `artifact ${result.key}: ${result.size} bytes, ${result.content_type}, version ${result.version}, sha256 ${result.sha256}`;
+    if (result.content === undefined) return `${about}; binary content is in structuredContent.content_base64.`;
+    return result.content.length <= MAX_TEXT_COPY_CHARS ? result.content : `${about}; the text is in structuredContent.content.`;
+  },
 });
 
 export const artifactsList = defineTool({

@@ -1,0 +1,108 @@
+import { MeshError, invalidArgument, notFound } from '../../errors.js';
+import type { RateLimiter } from '../../limits/rate-limiter.js';
+import type { AlertChannel, AlertChannelType } from '../../ports/alert-sink.js';
+import type { AlertRecord, EventStore } from '../../ports/event-store.js';
+import { requirePermission } from '../../tenancy/permissions.js';
+import type { TenantSession } from '../../tenancy/session.js';
+import { toIso } from '../time.js';
+import { validateName } from './event-input.js';
+import { compileInputPattern } from './pattern-input.js';
+
+export type ChannelInput =
+  | { type: 'webhook'; url: string; headers?: Record<string, string> }
+  | { type: 'email'; to: string | string[]; subject?: string }
+  | { type: 'sns'; topic_arn: string };
+
+export interface AlertServiceOptions {
+  /** Checks a webhook URL against the egress policy (throws invalid_argument or permission_denied). */
+  checkUrl(url: string, field: string): Promise<URL>;
+  /** Why a channel type cannot be used on this server, by type; absent types are available. */
+  unavailable: Partial<Record<AlertChannelType, string>>;
+}
+
+const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+const RESERVED_HEADERS = new Set(['host', 'content-type', 'content-length', 'transfer-encoding', 'connection']);
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+
+/** Header values may be secrets: listings show only their names. */
+function publicChannel(channel: AlertChannel): Record<string, unknown> {
+  if (channel.type !== 'webhook' || !channel.headers) return { ...channel };
+  return { ...channel, headers: Object.fromEntries(Object.keys(channel.headers).map((name) => [name, '***'])) };
+}
+
+const describe = (alert: AlertRecord) => ({
+  name: alert.name,
+  event_pattern: JSON.parse(alert.pattern) as Record<string, unknown>,
+  channel: publicChannel(alert.channel),
+  created_at: toIso(alert.createdAt)!,
+});
+
+/** events_create_alert / list / delete: subscribe people or systems to events. */
+export class AlertService {
+  constructor(
+    private readonly store: EventStore,
+    private readonly limiter: RateLimiter,
+    private readonly options: AlertServiceOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(session: TenantSession, input: { name: string; event_pattern: unknown; channel: ChannelInput }) {
+    requirePermission(session, 'events:write');
+    const name = validateName(input.name);
+    const { json } = compileInputPattern(input.event_pattern, 'event_pattern');
+    const reason = this.options.unavailable[input.channel.type];
+    if (reason) throw new MeshError('unavailable', `channel.type: ${input.channel.type} alerts are not available here: ${reason}`, { field: 'channel.type' });
+    const channel = await this.validateChannel(input.channel);
+    await this.limiter.acquire(session, 'sns');
+    const alert: AlertRecord = { name, pattern: json, channel, createdAt: this.now() };
+    const { created } = await this.store.putAlert(session, alert);
+    return { ...describe(alert), created };
+  }
+
+  private async validateChannel(channel: ChannelInput): Promise<AlertChannel> {
+    switch (channel.type) {
+      case 'webhook': {
+        const url = await this.options.checkUrl(channel.url, 'channel.url');
+        const headers = channel.headers ?? {};
+        if (Object.keys(headers).length > 20) throw invalidArgument('channel.headers', 'at most 20 headers');
+        for (const [header, value] of Object.entries(headers)) {
+          if (!HEADER_NAME.test(header)) throw invalidArgument(`channel.headers.${header}`, 'is not a valid HTTP header name');
+          if (RESERVED_HEADERS.has(header.toLowerCase())) throw invalidArgument(`channel.headers.${header}`, 'is set by agent-mesh itself');
+          if (/[\r\n\0]/.test(value) || value.length > 4096) throw invalidArgument(`channel.headers.${header}`, 'must be one line of at most 4096 characters');
+        }
+        return { type: 'webhook', url: url.toString(), ...(channel.headers && { headers }) };
+      }
+      case 'email': {
+        const to = Array.isArray(channel.to) ? channel.to : [channel.to];
+        if (to.length === 0 || to.length > 20) throw invalidArgument('channel.to', 'give 1-20 addresses');
+        to.forEach((address, i) => {
+          if (!EMAIL.test(address) || address.length > 254) throw invalidArgument(`channel.to.${i}`, `"${address}" is not an email address`);
+        });
+        if (channel.subject !== undefined && (channel.subject.length > 200 || /[\r\n]/.test(channel.subject))) {
+          throw invalidArgument('channel.subject', 'must be one line of at most 200 characters');
+        }
+        return { type: 'email', to, ...(channel.subject !== undefined && { subject: channel.subject }) };
+      }
+      case 'sns':
+        if (!SNS_TOPIC_ARN.test(channel.topic_arn)) {
+          throw invalidArgument('channel.topic_arn', 'is not an SNS topic ARN like arn:aws:sns:us-west-2:123456789012:alerts');
+        }
+        return { type: 'sns', topic_arn: channel.topic_arn };
+    }
+  }
+
+  async list(session: TenantSession) {
+    requirePermission(session, 'events:read');
+    await this.limiter.acquire(session, 'sns');
+    return { alerts: (await this.store.listAlerts(session)).map(describe) };
+  }
+
+  async delete(session: TenantSession, rawName: string) {
+    requirePermission(session, 'events:write');
+    const name = validateName(rawName);
+    await this.limiter.acquire(session, 'sns');
+    if (!(await this.store.deleteAlert(session, name))) throw notFound(`alert "${name}" not found`);
+    return { name, deleted: true as const };
+  }
+}
