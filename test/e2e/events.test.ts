@@ -272,3 +272,47 @@ describe('events across tenants and time', () => {
     }
   });
 });
+
+describe('email alerts through a real SMTP server', () => {
+  it('sends matching events as mail when AGENT_MESH_SMTP_URL is set', async () => {
+    const { SMTPServer } = await import('smtp-server');
+    const mails: { to: string[]; data: string }[] = [];
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => {
+          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(chunks).toString('utf8') });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
+    const port = (smtp.server.address() as { port: number }).port;
+    const data = tempDataDir();
+    const server = await startServer({ AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_SMTP_URL: `smtp://127.0.0.1:${port}`, AGENT_MESH_SMTP_FROM: 'mesh@test.local' });
+    try {
+      const created = await server.call('events_create_alert', {
+        name: 'mail-ops',
+        event_pattern: { 'detail-type': ['ReportReady'] },
+        channel: { type: 'email', to: ['ops@example.test'], subject: 'Report ready' },
+      });
+      expect(created.isError).toBeFalsy();
+      await server.call('events_send', { source: 'reports', detail_type: 'Ignored', detail: {} });
+      const sent = structured(await server.call('events_send', { source: 'reports', detail_type: 'ReportReady', detail: { report: 'q3.pdf' } }));
+      for (let i = 0; i < 100 && mails.length === 0; i++) await sleep(50);
+      expect(mails).toHaveLength(1);
+      expect(mails[0]!.to).toEqual(['ops@example.test']);
+      expect(mails[0]!.data).toMatch(/Subject: Report ready/);
+      expect(mails[0]!.data).toContain('q3.pdf');
+      expect(mails[0]!.data).toContain(sent.event_id as string);
+    } finally {
+      await server.close();
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      data.cleanup();
+    }
+  });
+});
