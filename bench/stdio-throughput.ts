@@ -14,9 +14,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { MESH_ENTRY, UNLIMITED, positiveIntFromEnv, startChild, type Child } from './lib/stdio-child.js';
+import { fixed, medianBy, round3, summarize, type LatencySummary } from './lib/stats.js';
 
 const CALLS = positiveIntFromEnv('BENCH_CALLS', 3000);
 const WARMUP = positiveIntFromEnv('BENCH_WARMUP', 300);
@@ -24,24 +23,14 @@ const ROUNDS = positiveIntFromEnv('BENCH_ROUNDS', 3);
 /** Real clients call tools/list, after which the SDK client validates structuredContent against outputSchema. */
 const LIST_TOOLS = process.env.BENCH_LIST_TOOLS !== '0';
 
-const MESH_ENTRY = resolve(import.meta.dirname, '../dist/cli/main.js');
 const ECHO_ENTRY = resolve(import.meta.dirname, 'echo-server.mjs');
 
-/** High enough that no call of the benchmark is ever rate limited. */
-const UNLIMITED = { capacity: 100_000_000, refillPerSecond: 100_000_000 };
 const BENCH_CONFIG = { defaults: { rateLimits: { dynamodb: UNLIMITED, s3: UNLIMITED } } };
 
 const ROTATING_KEYS = 100;
 const ARTIFACT_CONTENT = 'x'.repeat(1024);
 
 const TARGETS: Record<string, number> = { kv_get: 0.9, kv_set: 0.8 };
-
-interface Child {
-  label: string;
-  client: Client;
-  stderr(): string;
-  close(): Promise<void>;
-}
 
 interface Operation {
   name: string;
@@ -50,40 +39,10 @@ interface Operation {
   args(i: number): Record<string, unknown>;
 }
 
-interface RoundResult {
-  callsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-function positiveIntFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, not "${raw}"`);
-  return value;
-}
-
-async function startChild(label: string, entry: string, env: Record<string, string>): Promise<Child> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [entry],
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const client = new Client({ name: 'agent-mesh-bench', version: '1.0.0' });
-  await client.connect(transport);
-  if (LIST_TOOLS) await client.listTools();
-  return { label, client, stderr: () => stderr, close: () => client.close() };
-}
+type RoundResult = LatencySummary;
 
 async function callOnce(op: Operation, i: number): Promise<void> {
-  const result = (await op.child.client.callTool({ name: op.tool, arguments: op.args(i) })) as CallToolResult;
-  if (result.isError) {
-    throw new Error(`${op.name} call ${i} failed: ${JSON.stringify(result.structuredContent ?? result.content)}\n${op.child.stderr()}`);
-  }
+  await op.child.call(op.tool, op.args(i));
 }
 
 async function warmUp(op: Operation): Promise<void> {
@@ -115,18 +74,6 @@ async function measurePair(op: Operation, echo: Operation): Promise<{ op: RoundR
   return { op: summarize(opLatencies), echo: summarize(echoLatencies) };
 }
 
-function summarize(latencies: number[]): RoundResult {
-  const total = latencies.reduce((sum, ms) => sum + ms, 0);
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return { callsPerSecond: (latencies.length * 1000) / total, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
-}
-
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: number[], fraction: number): number {
-  const rank = Math.ceil(fraction * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
-}
-
 function operations(echo: Child, mesh: Child): Operation[] {
   return [
     { name: 'echo', child: echo, tool: 'echo', args: () => ({ text: 'hello' }) },
@@ -147,8 +94,7 @@ function operations(echo: Child, mesh: Child): Operation[] {
 }
 
 async function seed(mesh: Child): Promise<void> {
-  const result = (await mesh.client.callTool({ name: 'kv_set', arguments: { key: 'bench/get', value: { hello: 'world', n: 1 } } })) as CallToolResult;
-  if (result.isError) throw new Error(`seeding kv_get's key failed: ${JSON.stringify(result.structuredContent)}`);
+  await mesh.call('kv_set', { key: 'bench/get', value: { hello: 'world', n: 1 } });
 }
 
 interface PairedRound {
@@ -175,13 +121,8 @@ async function runRounds(ops: Operation[]): Promise<Map<string, PairedRound[]>> 
   return results;
 }
 
-/** The round with the median ratio (the upper middle one when the count is even). */
-function medianRound(rounds: PairedRound[]): PairedRound {
-  const byRatio = [...rounds].sort((a, b) => a.ratio - b.ratio);
-  return byRatio[Math.floor(byRatio.length / 2)]!;
-}
+const medianRound = (rounds: PairedRound[]): PairedRound => medianBy(rounds, (round) => round.ratio);
 
-const fixed = (value: number, digits: number): string => value.toFixed(digits);
 const format = (r: RoundResult): string =>
   `${fixed(r.callsPerSecond, 0).padStart(7)} calls/s  p50 ${fixed(r.p50Ms, 3)} ms  p99 ${fixed(r.p99Ms, 3)} ms`;
 
@@ -217,7 +158,6 @@ function jsonLine(summary: Map<string, PairedRound>): string {
 }
 
 const round2 = (value: number): number => Math.round(value * 100) / 100;
-const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'agent-mesh-bench-'));
@@ -225,13 +165,13 @@ async function main(): Promise<void> {
   writeFileSync(configPath, JSON.stringify(BENCH_CONFIG));
   const children: Child[] = [];
   try {
-    const echo = await startChild('echo', ECHO_ENTRY, {});
+    const echo = await startChild('echo', ECHO_ENTRY, {}, LIST_TOOLS);
     children.push(echo);
     const mesh = await startChild('agent-mesh', MESH_ENTRY, {
       AGENT_MESH_DATA_DIR: join(dataDir, 'data'),
       AGENT_MESH_CONFIG: configPath,
       LOG_LEVEL: 'warn',
-    });
+    }, LIST_TOOLS);
     children.push(mesh);
     await seed(mesh);
     const results = await runRounds(operations(echo, mesh));

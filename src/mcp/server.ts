@@ -9,7 +9,6 @@ import {
   type Tool as ToolListing,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { formatIssues } from '../config/config.js';
 import { asMeshError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { Services } from '../services/index.js';
@@ -25,22 +24,32 @@ export const SERVER_NAME = 'agent-mesh';
 
 type CallToolHandler = (request: CallToolRequest, rawArguments: unknown) => Promise<CallToolResult>;
 
-/** Only the method: the handler checks the rest itself, so the arguments arrive as the client sent them. */
-const ToolsCallMethod = z.looseObject({ method: z.literal('tools/call'), params: z.unknown() });
+/** Only the method: the handler checks the params itself, so the arguments arrive as the client sent them. */
+const ToolsCallMethod = z.looseObject({ method: z.literal('tools/call') });
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The SDK's Server wraps a tools/call handler to zod-parse the request twice and zod-check the result
  * (and for task-augmented calls, which agent-mesh does not offer). Our results are built to the schema by
- * one function here, and on stdio those checks were a measurable part of every call. Parsing the request
- * once here also keeps keys zod would drop (a "__proto__" argument is refused, not ignored) and turns a
+ * one function here, and on stdio those checks were a measurable part of every call. Checking the params
+ * here instead also keeps keys zod would drop (a "__proto__" argument is refused, not ignored) and turns a
  * malformed request into Invalid params rather than an internal error.
  */
 function setToolsCallHandler(server: Server, handler: CallToolHandler): void {
   const protocol = Object.getPrototypeOf(Server.prototype) as { setRequestHandler: Server['setRequestHandler'] };
   protocol.setRequestHandler.call(server, ToolsCallMethod as unknown as typeof CallToolRequestSchema, (raw) => {
-    const parsed = CallToolRequestSchema.safeParse(raw);
-    if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call params: ${formatIssues(parsed.error.issues)}`);
-    return handler(parsed.data, (raw as { params?: { arguments?: unknown } }).params?.arguments);
+    const params = (raw as { params?: unknown }).params;
+    if (!isPlainObject(params)) throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call params: expected an object');
+    if (typeof params.name !== 'string') throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call params: name must be a string');
+    if (params.arguments !== undefined && !isPlainObject(params.arguments)) {
+      throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call params: arguments must be an object');
+    }
+    if (params._meta !== undefined && !isPlainObject(params._meta)) {
+      throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call params: _meta must be an object');
+    }
+    return handler(raw as CallToolRequest, params.arguments);
   });
 }
 

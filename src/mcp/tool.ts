@@ -55,6 +55,12 @@ export interface Tool {
  */
 export const MAX_TEXT_COPY_CHARS = 256 * 1024;
 
+/** One item per line, and how to get more: the short text of list tools. */
+export function listText(items: string[], nextCursor: string | null | undefined): string {
+  const more = nextCursor ? `\n(more: call again with cursor ${JSON.stringify(nextCursor)})` : '';
+  return items.length === 0 ? `none${more}` : `${items.join('\n')}${more}`;
+}
+
 export function defaultText(result: Record<string, unknown>): string {
   const json = JSON.stringify(result);
   return json.length <= MAX_TEXT_COPY_CHARS ? json : `The result is ${json.length} characters of JSON; read it from structuredContent.`;

@@ -49,11 +49,16 @@ describe('every tool over stdio, as the default tenant', () => {
     expect(errorCode(await server.call('kv_delete', { key: 'kinds/0' }))).toBe('not_found');
   });
 
-  it('returns the value as text content too, for clients that ignore structuredContent', async () => {
-    await server.call('kv_set', { key: 'text/visible', value: { answer: 42 } });
-    const result = await server.call('kv_get', { key: 'text/visible' });
-    const text = (result.content[0] as { type: string; text: string }).text;
-    expect(JSON.parse(text)).toMatchObject({ key: 'text/visible', value: { answer: 42 } });
+  it('returns a short text too, for clients that read only text', async () => {
+    const textOf = (result: { content: unknown[] }) => (result.content[0] as { type: string; text: string }).text;
+    expect(textOf(await server.call('kv_set', { key: 'text/visible', value: { answer: 42 } }))).toBe('stored "text/visible" at version 1');
+    expect(JSON.parse(textOf(await server.call('kv_get', { key: 'text/visible' })))).toEqual({ answer: 42 });
+    expect(textOf(await server.call('kv_list', { prefix: 'text/' }))).toBe('text/visible (version 1)');
+    expect(textOf(await server.call('kv_delete', { key: 'text/visible' }))).toBe('deleted "text/visible"');
+    expect(textOf(await server.call('kv_list', { prefix: 'text/' }))).toBe('none');
+    const big = 'x'.repeat(300 * 1024);
+    await server.call('kv_set', { key: 'text/big', value: big });
+    expect(textOf(await server.call('kv_get', { key: 'text/big' }))).toMatch(/read it from structuredContent\.value/);
   });
 
   it('pages through kv_list with cursors, in key order', async () => {

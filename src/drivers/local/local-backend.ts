@@ -8,7 +8,7 @@ import { FileArtifactStore } from './file-artifact-store.js';
 import { MemoryRateLimitStore } from './memory-rate-limit-store.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 import { SqliteKvStore } from './sqlite-kv-store.js';
-import { openDatabase } from './sqlite-database.js';
+import { checkpointInBackground, openDatabase } from './sqlite-database.js';
 
 export interface Backend {
   kv: KvStore;
@@ -24,6 +24,7 @@ const PURGE_BATCH = 1000;
 /** The embedded default: one SQLite database and the artifact files beside it, in one data folder. */
 export function createLocalBackend(dataDir: string, logger: Logger): Backend {
   const db = openDatabase(dataDir);
+  const stopCheckpoints = checkpointInBackground(db);
   const kv = new SqliteKvStore(db);
   const artifacts = new FileArtifactStore(db, join(dataDir, 'artifacts'));
   const events = new SqliteEventStore(db);
@@ -48,6 +49,7 @@ export function createLocalBackend(dataDir: string, logger: Logger): Backend {
     rateLimits,
     async close() {
       clearInterval(purge);
+      stopCheckpoints();
       await rateLimits.close();
       db.close();
     },

@@ -56,6 +56,9 @@ export function openDatabase(dataDir: string): SqliteDatabase {
   db.pragma('busy_timeout = 10000');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  // Checkpoints (which fsync) run from a timer (see checkpointInBackground), not inside the commit of
+  // whichever request happened to pass the WAL's page threshold.
+  db.pragma('wal_autocheckpoint = 0');
   db.pragma('foreign_keys = ON');
   migrate(db);
   return db;
@@ -69,4 +72,17 @@ function migrate(db: SqliteDatabase): void {
       db.pragma(`user_version = ${version + 1}`);
     }
   }).immediate();
+}
+
+/** Copies the WAL into the database every `everyMs` without blocking writers (PASSIVE); returns a stop function. */
+export function checkpointInBackground(db: SqliteDatabase, everyMs = 1000): () => void {
+  const timer = setInterval(() => {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // busy or closing: the next tick tries again
+    }
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_TEXT_COPY_CHARS, defineTool } from '../tool.js';
+import { MAX_TEXT_COPY_CHARS, defineTool, listText } from '../tool.js';
 import { cursorArg, deletedResult, isoTime, version, keyArg, limitArg, nextCursor, prefixArg } from './common-schemas.js';
 
 const artifactInfo = {
@@ -31,6 +31,7 @@ export const artifactsPut = defineTool({
   }),
   output: z.strictObject(artifactInfo),
   call: ({ session, services }, args) => services.artifacts.put(session, args),
+  text: (result) => `stored artifact ${JSON.stringify(result.key)}: ${result.size} bytes, ${result.content_type}, version ${result.version}, sha256 ${result.sha256}`,
 });
 
 export const artifactsGet = defineTool({
@@ -68,6 +69,7 @@ export const artifactsList = defineTool({
   input: z.strictObject({ prefix: prefixArg, limit: limitArg, cursor: cursorArg }),
   output: z.strictObject({ artifacts: z.array(z.strictObject(artifactInfo)), next_cursor: nextCursor }),
   call: ({ session, services }, args) => services.artifacts.list(session, args),
+  text: (result) => listText(result.artifacts.map((a) => `${a.key} (${a.size} bytes, ${a.content_type})`), result.next_cursor),
 });
 
 export const artifactsDelete = defineTool({
@@ -81,6 +83,7 @@ export const artifactsDelete = defineTool({
   input: z.strictObject({ key: keyArg }),
   output: deletedResult,
   call: ({ session, services }, args) => services.artifacts.delete(session, args.key),
+  text: (result) => `deleted artifact ${JSON.stringify(result.key)}`,
 });
 
 export const artifactTools = [artifactsPut, artifactsGet, artifactsList, artifactsDelete];

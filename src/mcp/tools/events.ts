@@ -33,6 +33,8 @@ export const eventsSend = defineTool({
     alerts_queued: z.number().int().describe('Alert deliveries queued for this event.'),
   }),
   call: ({ session, services }, args) => services.events.send(session, args),
+  text: (result) =>
+    `sent event ${result.event_id}; matched rules: ${result.matched_rules.length ? result.matched_rules.join(', ') : 'none'}; alerts queued: ${result.alerts_queued}`,
 });
 
 export const eventsQuery = defineTool({
@@ -144,6 +146,7 @@ export const eventsDeleteRule = defineTool({
   input: z.strictObject({ name: nameArg }),
   output: deleted,
   call: ({ session, services }, args) => services.rules.delete(session, args.name),
+  text: (result) => `deleted rule ${JSON.stringify(result.name)}`,
 });
 
 const channelSchema = z.discriminatedUnion('type', [
@@ -206,6 +209,7 @@ export const eventsDeleteAlert = defineTool({
   input: z.strictObject({ name: nameArg }),
   output: deleted,
   call: ({ session, services }, args) => services.alerts.delete(session, args.name),
+  text: (result) => `deleted alert ${JSON.stringify(result.name)}`,
 });
 
 export const eventsHealthCheck = defineTool({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { JsonValue } from '../../services/kv-service.js';
-import { defineTool } from '../tool.js';
+import { MAX_TEXT_COPY_CHARS, defineTool, listText } from '../tool.js';
 import { cursorArg, deletedResult, expiresAt, isoTime, version, keyArg, limitArg, nextCursor, prefixArg } from './common-schemas.js';
 
 const versionArg = z.number().int().min(1);
@@ -22,6 +22,10 @@ export const kvGet = defineTool({
     updated_at: isoTime,
   }),
   call: ({ session, services }, args) => services.kv.get(session, args.key),
+  text: (result) => {
+    const json = JSON.stringify(result.value);
+    return json.length <= MAX_TEXT_COPY_CHARS ? json : `The value is ${json.length} characters of JSON; read it from structuredContent.value.`;
+  },
 });
 
 export const kvSet = defineTool({
@@ -43,6 +47,7 @@ export const kvSet = defineTool({
   }),
   output: z.strictObject({ key: z.string(), version, expires_at: expiresAt }),
   call: ({ session, services }, args) => services.kv.set(session, { ...args, value: args.value as JsonValue }),
+  text: (result) => `stored ${JSON.stringify(result.key)} at version ${result.version}${result.expires_at ? `, expires ${result.expires_at}` : ''}`,
 });
 
 export const kvDelete = defineTool({
@@ -56,6 +61,7 @@ export const kvDelete = defineTool({
   input: z.strictObject({ key: keyArg, if_version: versionArg.optional().describe('Delete only if the current version is this.') }),
   output: deletedResult,
   call: ({ session, services }, args) => services.kv.delete(session, args.key, args.if_version),
+  text: (result) => `deleted ${JSON.stringify(result.key)}`,
 });
 
 export const kvList = defineTool({
@@ -72,6 +78,7 @@ export const kvList = defineTool({
     next_cursor: nextCursor,
   }),
   call: ({ session, services }, args) => services.kv.list(session, args),
+  text: (result) => listText(result.keys.map((k) => `${k.key} (version ${k.version})`), result.next_cursor),
 });
 
 export const kvTools = [kvGet, kvSet, kvDelete, kvList];
