@@ -1,6 +1,6 @@
 import { WILDCARD_COMPLEXITY_LIMIT, wildcardComplexity } from './complexity.js';
 import { PatternError, describe } from './errors.js';
-import { PathTree, consistent, eventRoot, flatten, merge, type FlatEvent, type Membership } from './flatten.js';
+import { PathTree, consistent, eventRoot, flatten, merge, type FlatEvent, type Membership, type Slot } from './flatten.js';
 import { inRange, ipHex, parseCidr } from './ip.js';
 import {
   ignoreCaseRegex,
@@ -40,12 +40,23 @@ export interface Leaf {
   readonly test: Predicate;
   /** When every match value is an exact scalar (and there is no exists:false): those values. */
   readonly exact: readonly Scalar[] | null;
+  /**
+   * When every match value is an exact string or a case-sensitive prefix (and there is no exists): those
+   * strings; a matching value starts with one of them.
+   */
+  readonly prefixes: readonly string[] | null;
 }
 
 /** A field whose values are all exact in every alternative: rules can be indexed by it. */
 export interface Anchor {
   readonly path: string;
   readonly values: readonly Scalar[];
+}
+
+/** A field whose values are all exact strings or prefixes in every alternative. */
+export interface PrefixAnchor {
+  readonly path: string;
+  readonly prefixes: readonly string[];
 }
 
 /** Field names that may not be used inside `$or` (event-ruler's RESERVED_FIELD_NAMES_IN_OR_RELATIONSHIP). */
@@ -64,15 +75,21 @@ export class CompiledEventPattern implements CompiledPattern {
   readonly paths: readonly string[];
   /** The same paths as a tree: the only parts of an event worth walking. */
   private readonly tree = new PathTree();
-  /** Fields that could index this pattern, best first is not implied. */
+  /** Fields that could index this pattern by exact value. */
   readonly anchors: readonly Anchor[];
+  /** Fields that could index this pattern by prefix. */
+  readonly prefixAnchors: readonly PrefixAnchor[];
+  /** Paths every alternative needs a value at: the pattern cannot match an event without them. */
+  readonly required: readonly string[];
 
   constructor(branches: Leaf[][]) {
     for (const b of branches) b.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
     this.branches = branches;
     this.paths = [...new Set(branches.flatMap((b) => b.map((leaf) => leaf.path)))];
     for (const path of this.paths) this.tree.add(path);
-    this.anchors = findAnchors(branches);
+    this.anchors = findAnchors(branches, (leaf) => leaf.exact).map(([path, values]) => ({ path, values }));
+    this.prefixAnchors = findAnchors(branches, (leaf) => leaf.prefixes).map(([path, prefixes]) => ({ path, prefixes }));
+    this.required = findAnchors(branches, (leaf) => (leaf.absent ? null : [])).map(([path]) => path);
   }
 
   matches(event: unknown): boolean {
@@ -93,22 +110,25 @@ export class CompiledEventPattern implements CompiledPattern {
   }
 }
 
-function findAnchors(branches: readonly (readonly Leaf[])[]): Anchor[] {
+/** Paths present in every branch whose leaf yields a list, with the union of those lists. */
+function findAnchors<V>(branches: readonly (readonly Leaf[])[], of: (leaf: Leaf) => readonly V[] | null): [string, V[]][] {
   const first = branches[0];
   if (first === undefined) return [];
-  const anchors: Anchor[] = [];
+  const found: [string, V[]][] = [];
   for (const leaf of first) {
-    if (leaf.exact === null) continue;
-    const values = new Set<Scalar>(leaf.exact);
+    const own = of(leaf);
+    if (own === null) continue;
+    const values = new Set<V>(own);
     let everywhere = true;
     for (let i = 1; i < branches.length && everywhere; i++) {
       const other = branches[i]!.find((l) => l.path === leaf.path);
-      if (other === undefined || other.exact === null) everywhere = false;
-      else for (const v of other.exact) values.add(v);
+      const list = other === undefined ? null : of(other);
+      if (list === null) everywhere = false;
+      else for (const v of list) values.add(v);
     }
-    if (everywhere) anchors.push({ path: leaf.path, values: [...values] });
+    if (everywhere) found.push([leaf.path, [...values]]);
   }
-  return anchors;
+  return found;
 }
 
 /**
@@ -149,7 +169,8 @@ function matchPlain(branch: readonly Leaf[], event: FlatEvent): boolean | undefi
  * Events with arrays: event-ruler's array-consistent matching (rulesForJSONEvent). The fields are taken
  * in path order; every value used must come from the same element of any array it shares with the values
  * used before it, and `exists: false` holds when no value at the path is consistent with those already
- * used. Failed (field, membership) states are remembered so repeated array shapes stay polynomial.
+ * used. Failed (field, membership) states are remembered, and values are looked up by array element, so
+ * fields of objects in one large array cost time linear in the array, not quadratic.
  */
 function matchConsistent(branch: readonly Leaf[], event: FlatEvent): boolean {
   let failed: Set<string> | null = null;
@@ -159,28 +180,99 @@ function matchConsistent(branch: readonly Leaf[], event: FlatEvent): boolean {
     if (failed?.has(key)) return false;
     const leaf = branch[i]!;
     const slot = event.slots.get(leaf.path);
+    const positions = slot === undefined ? NONE : candidates(slot, used);
     if (leaf.absent) {
       let present = false;
-      if (slot !== undefined) {
-        for (const m of slot.memberships) {
-          if (consistent(used, m)) {
+      for (const group of positions) {
+        for (const k of group) {
+          if (consistent(used, slot!.memberships[k]!)) {
             present = true;
             break;
           }
         }
+        if (present) break;
       }
       if (!present && search(i + 1, used)) return true;
     }
-    if (slot !== undefined) {
-      for (let k = 0; k < slot.values.length; k++) {
-        const m = slot.memberships[k]!;
-        if (consistent(used, m) && leaf.test(slot.values[k]!) && search(i + 1, merge(used, m))) return true;
+    for (const group of positions) {
+      for (const k of group) {
+        const m = slot!.memberships[k]!;
+        if (consistent(used, m) && leaf.test(slot!.values[k]!) && search(i + 1, merge(used, m))) return true;
       }
     }
     (failed ??= new Set()).add(key);
     return false;
   };
   return search(0, null);
+}
+
+const NONE: readonly (readonly number[])[] = [];
+const EMPTY: readonly number[] = [];
+
+/**
+ * The positions of a slot's values that can be consistent with `used`: when `used` picked an element of
+ * an array some of the slot's values are in, only that element's values and the values outside the
+ * array. (Candidates are still checked for consistency with every array in `used`.)
+ */
+function candidates(slot: Slot, used: Membership | null): readonly (readonly number[])[] {
+  if (used !== null && slot.inArray) {
+    for (let u = 0; u < used.length; u += 2) {
+      const index = arrayIndex(slot, used[u]!);
+      if (index !== null) return [index.byElement.get(used[u + 1]!) ?? EMPTY, index.outside];
+    }
+  }
+  return [allPositions(slot)];
+}
+
+interface ArrayIndex {
+  readonly byElement: Map<number, number[]>;
+  readonly outside: number[];
+}
+
+const arrayIndexes = new WeakMap<Slot, Map<number, ArrayIndex | null>>();
+const allPositionsCache = new WeakMap<Slot, number[]>();
+
+function allPositions(slot: Slot): number[] {
+  let all = allPositionsCache.get(slot);
+  if (all === undefined) {
+    all = slot.values.map((_, k) => k);
+    allPositionsCache.set(slot, all);
+  }
+  return all;
+}
+
+/** The slot's values grouped by their element of array `id`, or null when none is in that array. */
+function arrayIndex(slot: Slot, id: number): ArrayIndex | null {
+  let perArray = arrayIndexes.get(slot);
+  if (perArray === undefined) {
+    perArray = new Map();
+    arrayIndexes.set(slot, perArray);
+  }
+  let index = perArray.get(id);
+  if (index === undefined) {
+    const byElement = new Map<number, number[]>();
+    const outside: number[] = [];
+    slot.memberships.forEach((m, k) => {
+      let element = -1;
+      if (m !== null) {
+        for (let j = 0; j < m.length; j += 2) {
+          if (m[j] === id) {
+            element = m[j + 1]!;
+            break;
+          }
+        }
+      }
+      if (element < 0) outside.push(k);
+      else {
+        const list = byElement.get(element);
+        if (list === undefined) byElement.set(element, [k]);
+        else list.push(k);
+      }
+    });
+    index = byElement.size === 0 ? null : { byElement, outside };
+    perArray.set(id, index);
+  }
+  return index;
 }
 
 // ---- parsing --------------------------------------------------------------------------------------
@@ -345,6 +437,10 @@ interface LeafParts {
   existsTrue: boolean;
   existsFalse: boolean;
   inexact: boolean;
+  /** case-sensitive prefix operands */
+  prefixes: string[];
+  /** some match value is neither an exact string nor a case-sensitive prefix */
+  unprefixable: boolean;
 }
 
 function compileLeaf(values: unknown[], path: string, where: string): Leaf {
@@ -360,6 +456,8 @@ function compileLeaf(values: unknown[], path: string, where: string): Leaf {
     existsTrue: false,
     existsFalse: false,
     inexact: false,
+    prefixes: [],
+    unprefixable: false,
   };
   values.forEach((value, i) => addMatchValue(parts, value, `${where}[${i}]`));
 
@@ -410,7 +508,8 @@ function compileLeaf(values: unknown[], path: string, where: string): Leaf {
     parts.inexact || existsTrue || existsFalse || predicates.length > 0
       ? null
       : ([...strings, ...numbers, ...literals] as Scalar[]);
-  return { path, absent: existsFalse, test, exact };
+  const prefixes = parts.unprefixable || existsTrue || existsFalse ? null : [...strings, ...parts.prefixes];
+  return { path, absent: existsFalse, test, exact, prefixes };
 }
 
 function anyOf(predicates: readonly Predicate[]): Predicate {
@@ -427,6 +526,7 @@ function addMatchValue(parts: LeafParts, value: unknown, where: string): void {
     if (hex !== null) {
       // event-ruler turns an IP literal into a one-address range, so other spellings of it match too.
       parts.inexact = true;
+      parts.unprefixable = true;
       parts.predicates.push((v) => typeof v === 'string' && (v === value || ipHex(v) === hex));
     } else {
       parts.strings.add(value);
@@ -436,10 +536,12 @@ function addMatchValue(parts: LeafParts, value: unknown, where: string): void {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new PatternError(where, `${String(value)} is not a JSON number`);
     parts.numbers.add(value);
+    parts.unprefixable = true;
     return;
   }
   if (typeof value === 'boolean' || value === null) {
     parts.literals.add(value);
+    parts.unprefixable = true;
     return;
   }
   if (!isPlainObject(value)) {
@@ -460,6 +562,8 @@ function addOperator(parts: LeafParts, node: Record<string, unknown>, where: str
   const here = `${where}.${op}`;
   const operand = node[op];
   parts.inexact = true;
+  if (op === 'prefix' && typeof operand === 'string') parts.prefixes.push(operand);
+  else parts.unprefixable = true;
   switch (op) {
     case 'prefix':
     case 'suffix':
@@ -586,6 +690,9 @@ function anythingBut(operand: unknown, where: string, parts: LeafParts): Predica
     if (typeof inner === 'string') {
       texts = [inner];
     } else if (Array.isArray(inner)) {
+      // AWS accepts an empty list here but then cannot evaluate the rule; excluding nothing would make
+      // the rule match every event, so it is refused.
+      if (inner.length === 0) throw new PatternError(here, 'needs at least one value');
       texts = inner.map((t, i) => {
         if (typeof t !== 'string') {
           throw new PatternError(`${here}[${i}]`, `anything-but ${kind} values must be strings, got ${describe(t)}`);

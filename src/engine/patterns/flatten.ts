@@ -72,6 +72,12 @@ interface Walk {
 }
 
 /**
+ * Values nested deeper than this (objects and arrays together) are ignored, so a hostile event cannot
+ * exhaust the stack. AWS's JSON parser refuses events nested deeper than 1000 levels anyway.
+ */
+export const MAX_EVENT_DEPTH = 1000;
+
+/**
  * Flattens an event the way event-ruler does: object keys are joined with '.', arrays add one value per
  * element at the same path (so the path of `{"a": [{"b": 1}]}`'s 1 is `a.b`), and only scalars
  * (strings, numbers, booleans, null) are values; empty arrays and empty objects contribute nothing.
@@ -80,11 +86,11 @@ interface Walk {
  */
 export function flatten(event: object, wanted: PathTree): FlatEvent {
   const walk: Walk = { slots: new Map(), arrays: 0 };
-  walkObject(walk, event as Record<string, unknown>, wanted.root, null);
+  walkObject(walk, event as Record<string, unknown>, wanted.root, null, 1);
   return { slots: walk.slots, hasArrays: walk.arrays > 0 };
 }
 
-function walkObject(walk: Walk, node: Record<string, unknown>, at: PathNode, membership: Membership | null): void {
+function walkObject(walk: Walk, node: Record<string, unknown>, at: PathNode, membership: Membership | null, depth: number): void {
   const children = at.children;
   if (children === null) return;
   for (const key of Object.keys(node)) {
@@ -99,11 +105,11 @@ function walkObject(walk: Walk, node: Record<string, unknown>, at: PathNode, mem
       if (deeper === undefined) continue;
       child = deeper;
     }
-    walkValue(walk, node[key], child, membership);
+    walkValue(walk, node[key], child, membership, depth + 1);
   }
 }
 
-function walkValue(walk: Walk, value: unknown, at: PathNode, membership: Membership | null): void {
+function walkValue(walk: Walk, value: unknown, at: PathNode, membership: Membership | null, depth: number): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -119,14 +125,16 @@ function walkValue(walk: Walk, value: unknown, at: PathNode, membership: Members
   }
   if (value === null) {
     add(walk, at.path, null, membership);
+  } else if (depth > MAX_EVENT_DEPTH) {
+    return;
   } else if (Array.isArray(value)) {
     if (value.length === 0) return;
     const id = walk.arrays++;
     for (let i = 0; i < value.length; i++) {
-      walkValue(walk, value[i], at, membership === null ? [id, i] : [...membership, id, i]);
+      walkValue(walk, value[i], at, membership === null ? [id, i] : [...membership, id, i], depth + 1);
     }
   } else {
-    walkObject(walk, value as Record<string, unknown>, at, membership);
+    walkObject(walk, value as Record<string, unknown>, at, membership, depth + 1);
   }
 }
 

@@ -6,14 +6,11 @@ export type Scalar = string | number | boolean | null;
 export type Predicate = (value: Scalar) => boolean;
 
 /**
- * Numeric matching works on JSON numbers only, compared as IEEE-754 doubles over their whole finite range:
- * event-ruler 1.8 (aws/event-ruler#188, "support full range of float64") replaced the earlier
- * -5.0e9..+5.0e9 / six-decimal ComparableNumber, and AWS's current answers ("Cannot compare number")
- * come from the new one.
+ * Numeric matching works on JSON numbers only, compared as IEEE-754 doubles over their whole finite range.
+ * event-ruler 1.8 (aws/event-ruler#188, "Improve Numeric matching to support full range of float64",
+ * 2024-09) replaced the -5.0e9..+5.0e9 / six-decimal range the older User Guide states; the refusals AWS
+ * returns today ("Cannot compare number") are the new implementation's.
  */
-export function isComparable(n: number): boolean {
-  return Number.isFinite(n);
-}
 
 /** Why a pattern number cannot be used for numeric matching, or null when it can. */
 export function numericProblem(n: number): string | null {

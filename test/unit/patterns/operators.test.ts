@@ -246,6 +246,12 @@ describe('equals-ignore-case', () => {
     expect(matches({ s: [{ 'equals-ignore-case': 'straße' }] }, { s: 'strasse' })).toBe(false);
   });
 
+  it('encodes a character outside the BMP as "?" per UTF-16 unit, as event-ruler (Java) does', () => {
+    expect(matches({ s: [{ 'equals-ignore-case': 'a😀' }] }, { s: 'A??' })).toBe(true);
+    expect(matches({ s: [{ 'equals-ignore-case': 'a😀' }] }, { s: 'a😀' })).toBe(false);
+    expect(matches({ s: ['a😀'] }, { s: 'a😀' })).toBe(true); // exact matching is unaffected
+  });
+
   it('matches the empty string only with an empty string (AWS-recorded content_ignorecase_empty)', () => {
     expect(matches({ s: [{ 'equals-ignore-case': '' }] }, { s: '' })).toBe(true);
     expect(matches({ s: [{ 'equals-ignore-case': '' }] }, { s: 'a' })).toBe(false);
@@ -438,6 +444,11 @@ describe('IP address matching (cidr)', () => {
     expect(matches(pattern, { ip: '2001:DB8:1234:1A00:FFFF:FFFF:FFFF:FFFF' })).toBe(true);
     expect(matches(pattern, { ip: '2001:db8:1234:1a01::' })).toBe(false);
     expect(matches(pattern, { ip: '10.0.0.1' })).toBe(false); // another family
+  });
+
+  it('reads IPv4 octets as decimal and IPv4-mapped IPv6 literals as IPv4 addresses', () => {
+    expect(matches({ ip: [{ cidr: '10.0.0.0/24' }] }, { ip: '010.000.000.007' })).toBe(true);
+    expect(matches({ ip: [{ cidr: '10.0.0.0/24' }] }, { ip: '::ffff:a00:1' })).toBe(true);
   });
 
   it('never matches non-addresses or non-strings', () => {

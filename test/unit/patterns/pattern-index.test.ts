@@ -116,6 +116,10 @@ function makePattern(random: () => number): Record<string, unknown> {
     }
     return out;
   };
+  // Some rules can only be found by a prefix, or by a field they need.
+  const shape = random();
+  if (shape < 0.08) return { source: [{ prefix: pick(['app', 'app.orders-', 'app.b', '']) }, ...(random() < 0.5 ? [pick(STRINGS)] : [])], ...fields(Math.floor(random() * 2)) };
+  if (shape < 0.16) return { detail: { [pick(['a', 'b', 'n', 'ip'])]: [{ numeric: ['>', pick(NUMBERS)] }, { wildcard: '*a*' }] } };
   // Most rules look like real ones: an exact source (and often detail-type), then conditions.
   const pattern: Record<string, unknown> = {};
   if (random() < 0.75) pattern.source = random() < 0.9 ? [pick(STRINGS.slice(3, 6))] : [pick(STRINGS), pick(STRINGS)];
@@ -163,6 +167,12 @@ describe('PatternIndex differential test', () => {
       index.add(`r${i}`, compiled, `r${i}`);
     }
     const naive = (event: unknown): string[] => [...rules].filter(([, p]) => p.matches(event)).map(([id]) => id);
+    // Every way of filing a rule is exercised (white-box look at the index's routes).
+    const routes = new Map<string, number>();
+    for (const entry of (index as unknown as { entries: Map<string, { route: { kind: string } }> }).entries.values()) {
+      routes.set(entry.route.kind, (routes.get(entry.route.kind) ?? 0) + 1);
+    }
+    for (const kind of ['exact', 'prefix', 'needs', 'scan']) expect(routes.get(kind) ?? 0).toBeGreaterThan(20);
 
     let matched = 0;
     for (let e = 0; e < 600; e++) {
