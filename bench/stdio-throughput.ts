@@ -4,10 +4,10 @@
  * client (Client + StdioClientTransport) in this process, one call in flight at a time.
  *
  *   npm run bench                      (builds, then runs this file with tsx)
- *   BENCH_CALLS=3000 BENCH_WARMUP=300 BENCH_ROUNDS=3 BENCH_LIST_TOOLS=1
+ *   BENCH_CALLS=3000 BENCH_WARMUP=300 BENCH_ROUNDS=3 BENCH_BLOCK=250 BENCH_LIST_TOOLS=1
  *
- * Every call of an operation is paired with an echo call (alternating which goes first), so drift in machine
- * load hits both alike; each operation reports its median round by ratio to echo. It is a measurement,
+ * Each operation's calls alternate with echo calls in blocks, so drift in machine load hits both alike;
+ * each operation reports its median round by ratio to echo. It is a measurement,
  * not a test: it exits 0 whether or not the targets are met, and non-zero only if a call fails.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,10 +20,12 @@ import { fixed, medianBy, round3, summarize, type LatencySummary } from './lib/s
 const CALLS = positiveIntFromEnv('BENCH_CALLS', 3000);
 const WARMUP = positiveIntFromEnv('BENCH_WARMUP', 300);
 const ROUNDS = positiveIntFromEnv('BENCH_ROUNDS', 3);
+const BLOCK = positiveIntFromEnv('BENCH_BLOCK', 250);
 /** Real clients call tools/list, after which the SDK client validates structuredContent against outputSchema. */
 const LIST_TOOLS = process.env.BENCH_LIST_TOOLS !== '0';
 
 const ECHO_ENTRY = resolve(import.meta.dirname, 'echo-server.mjs');
+const ECHO_STRUCTURED_ENTRY = resolve(import.meta.dirname, 'echo-structured-server.mjs');
 
 const BENCH_CONFIG = { defaults: { rateLimits: { dynamodb: UNLIMITED, s3: UNLIMITED } } };
 
@@ -50,33 +52,36 @@ async function warmUp(op: Operation): Promise<void> {
 }
 
 /**
- * `CALLS` calls of `op` interleaved with `CALLS` echo calls (alternating which goes first), one in flight at
- * a time, so that both see the same machine: the load of a shared 2-core box drifts within seconds.
- * calls/s is from the summed latencies of each side.
+ * `CALLS` calls of `op` and `CALLS` echo calls, one in flight at a time, in alternating blocks of `BLOCK`
+ * (which side goes first alternates too). Within a block a server runs back to back, as it does for an
+ * agent making calls in a row; across blocks both sides see the same machine, since the load of a shared
+ * 2-core box drifts within seconds. (Alternating single calls instead would measure servers that are cold
+ * on every call.) calls/s is from the summed latencies of each side.
  */
 async function measurePair(op: Operation, echo: Operation): Promise<{ op: RoundResult; echo: RoundResult }> {
-  const opLatencies = new Array<number>(CALLS);
-  const echoLatencies = new Array<number>(CALLS);
-  const timed = async (which: Operation, i: number): Promise<number> => {
-    const before = performance.now();
-    await callOnce(which, i);
-    return performance.now() - before;
-  };
-  for (let i = 0; i < CALLS; i++) {
-    if (i % 2 === 0) {
-      echoLatencies[i] = await timed(echo, i);
-      opLatencies[i] = await timed(op, i);
-    } else {
-      opLatencies[i] = await timed(op, i);
-      echoLatencies[i] = await timed(echo, i);
+  const latencies = new Map<Operation, number[]>([
+    [op, []],
+    [echo, []],
+  ]);
+  const block = async (which: Operation, start: number): Promise<void> => {
+    for (let i = start; i < Math.min(CALLS, start + BLOCK); i++) {
+      const before = performance.now();
+      await callOnce(which, i);
+      latencies.get(which)!.push(performance.now() - before);
     }
+  };
+  for (let start = 0, turn = 0; start < CALLS; start += BLOCK, turn++) {
+    const [first, second] = turn % 2 === 0 ? [echo, op] : [op, echo];
+    await block(first, start);
+    await block(second, start);
   }
-  return { op: summarize(opLatencies), echo: summarize(echoLatencies) };
+  return { op: summarize(latencies.get(op)!), echo: summarize(latencies.get(echo)!) };
 }
 
-function operations(echo: Child, mesh: Child): Operation[] {
+function operations(echo: Child, echoStructured: Child, mesh: Child): Operation[] {
   return [
     { name: 'echo', child: echo, tool: 'echo', args: () => ({ text: 'hello' }) },
+    { name: 'echo_structured', child: echoStructured, tool: 'echo', args: () => ({ text: 'bench/get' }) },
     { name: 'kv_get', child: mesh, tool: 'kv_get', args: () => ({ key: 'bench/get' }) },
     {
       name: 'kv_set',
@@ -127,7 +132,7 @@ const format = (r: RoundResult): string =>
   `${fixed(r.callsPerSecond, 0).padStart(7)} calls/s  p50 ${fixed(r.p50Ms, 3)} ms  p99 ${fixed(r.p99Ms, 3)} ms`;
 
 function printReport(summary: Map<string, PairedRound>): void {
-  console.log(`\nagent-mesh stdio throughput — sequential callTool, ${CALLS} calls per operation interleaved with ${CALLS} echo calls,`);
+  console.log(`\nagent-mesh stdio throughput — sequential callTool, ${CALLS} calls per operation alternating with ${CALLS} echo calls in blocks of ${BLOCK},`);
   console.log(`${ROUNDS} rounds after ${WARMUP} warm-up calls; median round by ratio; node ${process.version}; client tools/list ${LIST_TOOLS ? 'on (output validated)' : 'off'}\n`);
   console.log(`${'operation'.padEnd(14)} ${'calls/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}   ${'echo calls/s'.padStart(12)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}   ratio`);
   for (const [name, r] of summary) {
@@ -136,6 +141,14 @@ function printReport(summary: Map<string, PairedRound>): void {
     console.log(
       `${name.padEnd(14)} ${fixed(r.op.callsPerSecond, 0).padStart(9)} ${fixed(r.op.p50Ms, 3).padStart(9)} ${fixed(r.op.p99Ms, 3).padStart(9)}   ` +
         `${fixed(r.echo.callsPerSecond, 0).padStart(12)} ${fixed(r.echo.p50Ms, 3).padStart(9)} ${fixed(r.echo.p99Ms, 3).padStart(9)}   ${fixed(r.ratio, 3)}  ${verdict}`,
+    );
+  }
+  const structured = summary.get('echo_structured');
+  const kvGet = summary.get('kv_get');
+  if (structured && kvGet) {
+    console.log(
+      `\nStructured output alone (an SDK echo answering like kv_get) runs at ${fixed(structured.ratio, 3)} of echo;` +
+        ` kv_get runs at ${fixed(kvGet.ratio / structured.ratio, 3)} of that structured echo.`,
     );
   }
 }
@@ -167,6 +180,8 @@ async function main(): Promise<void> {
   try {
     const echo = await startChild('echo', ECHO_ENTRY, {}, LIST_TOOLS);
     children.push(echo);
+    const echoStructured = await startChild('echo_structured', ECHO_STRUCTURED_ENTRY, {}, LIST_TOOLS);
+    children.push(echoStructured);
     const mesh = await startChild('agent-mesh', MESH_ENTRY, {
       AGENT_MESH_DATA_DIR: join(dataDir, 'data'),
       AGENT_MESH_CONFIG: configPath,
@@ -174,7 +189,7 @@ async function main(): Promise<void> {
     }, LIST_TOOLS);
     children.push(mesh);
     await seed(mesh);
-    const results = await runRounds(operations(echo, mesh));
+    const results = await runRounds(operations(echo, echoStructured, mesh));
     const summary = new Map([...results].map(([name, rounds]) => [name, medianRound(rounds)]));
     printReport(summary);
     console.log(`BENCH_JSON ${jsonLine(summary)}`);
