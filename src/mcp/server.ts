@@ -81,7 +81,7 @@ export function createMcpServer(session: TenantSession, services: Services, opti
     {
       capabilities: { tools: { listChanged: false }, ...(servesArtifacts && { resources: { listChanged: false } }) },
       instructions:
-        'agent-mesh: a shared key-value store (kv_*) and artifact storage (artifacts_*) for this tenant. ' +
+        'agent-mesh: a shared key-value store (kv_*), artifact storage (artifacts_*) and an event bus with rules and alerts (events_*) for this tenant. ' +
         'Errors carry a code (invalid_argument, not_found, permission_denied, rate_limited with retry_after_ms, quota_exceeded, conflict).',
     },
   );
