@@ -19,20 +19,7 @@ import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVER_ENTRY, startServer, structured, tempDataDir, writeConfig, type ServerHandle } from '../helpers/server-process.js';
-
-/** A temp folder made on first use, so a describe filtered out by `-t` leaves nothing behind. */
-function lazyTempDir(label: string): { readonly dir: string; cleanup(): void } {
-  let made: { dir: string; cleanup(): void } | undefined;
-  return {
-    get dir() {
-      return (made ??= tempDataDir(label)).dir;
-    },
-    cleanup() {
-      made?.cleanup();
-    },
-  };
-}
+import { SERVER_ENTRY, startServer, structured, lazyTempDir, writeConfig, type ServerHandle } from '../helpers/server-process.js';
 
 const SEED = process.env.BAD_INPUT_SEED ? Number.parseInt(process.env.BAD_INPUT_SEED, 10) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 console.log(`[bad-input] seed=${SEED} (replay with BAD_INPUT_SEED=${SEED})`);

@@ -13,20 +13,7 @@ import Database from 'better-sqlite3';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, structured, tempDataDir, writeConfig, type ServerHandle, type Structured } from '../helpers/server-process.js';
-
-/** A temp folder made on first use, so a describe filtered out by `-t` leaves nothing behind. */
-function lazyTempDir(label: string): { readonly dir: string; cleanup(): void } {
-  let made: { dir: string; cleanup(): void } | undefined;
-  return {
-    get dir() {
-      return (made ??= tempDataDir(label)).dir;
-    },
-    cleanup() {
-      made?.cleanup();
-    },
-  };
-}
+import { startServer, structured, lazyTempDir, writeConfig, type ServerHandle, type Structured } from '../helpers/server-process.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Seeded randomness

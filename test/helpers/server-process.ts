@@ -13,6 +13,19 @@ export function tempDataDir(label = 'agent-mesh-test'): { dir: string; cleanup()
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** A temp folder made on first use, so a describe filtered out by `-t` leaves nothing behind. */
+export function lazyTempDir(label: string): { readonly dir: string; cleanup(): void } {
+  let made: { dir: string; cleanup(): void } | undefined;
+  return {
+    get dir() {
+      return (made ??= tempDataDir(label)).dir;
+    },
+    cleanup() {
+      made?.cleanup();
+    },
+  };
+}
+
 export function writeConfig(dir: string, config: unknown, name = 'agent-mesh.json'): string {
   const path = join(dir, name);
   writeFileSync(path, typeof config === 'string' ? config : JSON.stringify(config));

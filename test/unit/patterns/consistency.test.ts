@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { CompiledEventPattern, compilePattern, type Leaf } from '../../../src/engine/patterns/compile.js';
 import { PathTree, consistent, flatten, merge, type FlatEvent, type Membership } from '../../../src/engine/patterns/flatten.js';
+import { rng } from '../../helpers/random.js';
 
 function reference(branch: readonly Leaf[], event: FlatEvent, i = 0, used: Membership | null = null): boolean {
   if (i === branch.length) return true;
@@ -16,17 +17,6 @@ function reference(branch: readonly Leaf[], event: FlatEvent, i = 0, used: Membe
   const memberships = slot?.memberships ?? [];
   if (leaf.absent && !memberships.some((m) => consistent(used, m)) && reference(branch, event, i + 1, used)) return true;
   return values.some((v, k) => consistent(used, memberships[k]!) && leaf.test(v) && reference(branch, event, i + 1, merge(used, memberships[k]!)));
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('array-consistent matching', () => {

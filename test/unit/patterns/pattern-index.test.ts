@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compilePattern, PatternIndex, type CompiledPattern } from '../../../src/engine/patterns/index.js';
-
-/** A small seeded PRNG (mulberry32) so the randomized cases are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../helpers/random.js';
 
 describe('PatternIndex basics', () => {
   it('returns the values of every matching rule, in the order the rules were added', () => {
