@@ -45,9 +45,9 @@ function renderTool(tool: Tool): string {
     '**Arguments**',
     '',
     fieldTable(tool.inputSchema, true),
-    '**Result** (`structuredContent`, also as JSON text)',
-    '',
-    fieldTable(tool.successSchema, false),
+    ...('schema' in tool.result
+      ? ['**Result** (`structuredContent`; a short text beside it)', '', fieldTable(tool.result.schema, false)]
+      : ['**Result**', '', `${tool.result.description}\n`]),
   ].join('\n');
 }
 

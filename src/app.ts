@@ -1,5 +1,6 @@
 import type { Config } from './config/config.js';
 import { createLocalBackend } from './drivers/local/local-backend.js';
+import { SdkUpstreamConnector } from './drivers/mcp/sdk-upstream-connector.js';
 import { SmtpAlertSink } from './drivers/net/smtp-alert-sink.js';
 import { WebhookAlertSink } from './drivers/net/webhook-alert-sink.js';
 import { RateLimiter } from './limits/rate-limiter.js';
@@ -16,7 +17,12 @@ import { LiveListeners } from './services/events/live-listeners.js';
 import { RuleIndexCache } from './services/events/rule-index.js';
 import { RuleService } from './services/events/rule-service.js';
 import type { Services } from './services/index.js';
+import { ConnectionPool } from './services/integrations/connection-pool.js';
+import { IntegrationService } from './services/integrations/integration-service.js';
+import { ProxyService } from './services/integrations/proxy-service.js';
 import { KvService } from './services/kv-service.js';
+import { SecretBox } from './secrets/secret-box.js';
+import { loadSecretKey } from './secrets/secret-key.js';
 import { backgroundSessions } from './tenancy/auth/background-identity.js';
 import { VERSION } from './version.js';
 
@@ -50,6 +56,18 @@ export function createApp(config: Config, logger: Logger): App {
     logger,
   });
 
+  const connector = new SdkUpstreamConnector({ policy: egress, clientInfo: { name: 'agent-mesh', version: VERSION } });
+  const pool = new ConnectionPool(connector, config.integrations, logger);
+  const integrations = new IntegrationService({
+    store: backend.integrations,
+    pool,
+    connector,
+    limiter,
+    secrets: new SecretBox(() => loadSecretKey(config.secretKey, config.dataDir)),
+    settings: config.integrations,
+    checkUrl: (url, field) => egress.checkUrl(url, field),
+  });
+
   const listeners = new LiveListeners(logger);
   const ruleIndex = new RuleIndexCache(backend.events, logger);
   const services: Services = {
@@ -69,6 +87,8 @@ export function createApp(config: Config, logger: Logger): App {
     }),
     health: new HealthService(backend.events, limiter, VERSION, 'local'),
     listeners,
+    integrations,
+    proxy: new ProxyService(backend.integrations, integrations, pool, limiter, config.integrations.callTimeoutMs),
     limiter,
   };
 
@@ -88,8 +108,10 @@ export function createApp(config: Config, logger: Logger): App {
     async close() {
       clearInterval(pruneTimer);
       await dispatcher.stop();
+      await pool.closeAll();
       await smtp?.close();
       await backend.close();
     },
   };
 }
+

@@ -24,13 +24,18 @@ export interface ErrorDetails {
 }
 
 export class MeshError extends Error {
+  /** Internal only (not sent to clients): trying again may succeed, e.g. nothing reached an upstream. */
+  readonly retryable: boolean;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly details: ErrorDetails = {},
+    options: { retryable?: boolean } = {},
   ) {
     super(message);
     this.name = 'MeshError';
+    this.retryable = options.retryable ?? false;
   }
 }
 

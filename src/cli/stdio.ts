@@ -10,7 +10,12 @@ import { VERSION } from '../version.js';
 export async function runStdio(config: Config, logger: Logger): Promise<void> {
   const app = createApp(config, logger);
   const session = sessionFromStdioEnvironment(config);
-  const server = createMcpServer(session, app.services, { version: VERSION, enabledToolGroups: config.enabledToolGroups, logger });
+  const server = createMcpServer(session, app.services, {
+    version: VERSION,
+    enabledToolGroups: config.enabledToolGroups,
+    logger,
+    exposeIntegrationTools: config.integrations.exposeTools,
+  });
   const transport = new StdioServerTransport();
 
   let stopping = false;

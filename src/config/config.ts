@@ -7,7 +7,8 @@ import { DEFAULT_RATE_LIMITS, RATE_LIMITED_SERVICES, type RateLimitRules } from 
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from '../limits/resource-limits.js';
 import { TOOL_GROUPS, type Permission, type ToolGroup } from '../tenancy/tool-groups.js';
 import { parseEgressAllowlist } from '../net/egress-policy.js';
-import { configFileSchema, TENANT_ID_PATTERN, type ConfigFile, type TenantPolicyInput } from './file-schema.js';
+import { parseKey } from '../secrets/secret-key.js';
+import { configFileSchema, TENANT_ID_PATTERN, type ConfigFile, type StdioCommandRule, type TenantPolicyInput } from './file-schema.js';
 
 export const CONTEXT_TYPES = ['user', 'agent', 'service', 'workflow'] as const;
 export type ContextType = (typeof CONTEXT_TYPES)[number];
@@ -32,12 +33,23 @@ export interface Config {
   networkAllow: readonly string[];
   /** AGENT_MESH_SMTP_URL: email alerts are refused without it. */
   smtp: { url: string; from: string } | undefined;
+  integrations: IntegrationsConfig;
+  /** AGENT_MESH_SECRET_KEY, if set (32 bytes as base64 or hex); else a key file in the data folder is used. */
+  secretKey: string | undefined;
   policyFor(tenantId: string): TenantPolicy;
 }
 
 export interface EventsConfig {
   retentionDays: number;
   delivery: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; timeoutMs: number };
+}
+
+export interface IntegrationsConfig {
+  stdioCommands: readonly StdioCommandRule[];
+  connectTimeoutMs: number;
+  callTimeoutMs: number;
+  circuitBreaker: { failureThreshold: number; openMs: number };
+  exposeTools: boolean;
 }
 
 export class ConfigError extends Error {
@@ -84,6 +96,17 @@ export function loadConfig(env: Env = process.env): Config {
     },
     networkAllow: checkAllowlist(file.network?.allow ?? [], env.AGENT_MESH_CONFIG ?? ''),
     smtp: env.AGENT_MESH_SMTP_URL ? { url: checkSmtpUrl(env.AGENT_MESH_SMTP_URL), from: env.AGENT_MESH_SMTP_FROM || 'agent-mesh@localhost' } : undefined,
+    integrations: {
+      stdioCommands: file.integrations?.stdioCommands ?? [],
+      connectTimeoutMs: file.integrations?.connectTimeoutMs ?? 15_000,
+      callTimeoutMs: file.integrations?.callTimeoutMs ?? 60_000,
+      circuitBreaker: {
+        failureThreshold: file.integrations?.circuitBreaker?.failureThreshold ?? 5,
+        openMs: file.integrations?.circuitBreaker?.openMs ?? 30_000,
+      },
+      exposeTools: file.integrations?.exposeTools ?? false,
+    },
+    secretKey: env.AGENT_MESH_SECRET_KEY ? checkSecretKey(env.AGENT_MESH_SECRET_KEY) : undefined,
     policyFor: policyResolver(file),
   };
 }
@@ -147,6 +170,15 @@ function checkSmtpUrl(raw: string): string {
     throw new ConfigError('AGENT_MESH_SMTP_URL: expected smtp://[user:password@]host[:port] or smtps://…');
   }
   return raw;
+}
+
+function checkSecretKey(value: string): string {
+  try {
+    parseKey(value, 'AGENT_MESH_SECRET_KEY');
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  return value;
 }
 
 function parseToolGroups(value: string | undefined): ReadonlySet<ToolGroup> {

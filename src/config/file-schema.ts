@@ -17,6 +17,7 @@ const limits = z.strictObject({
   maxTotalArtifactBytes: positiveInt.optional(),
   maxRules: positiveInt.optional(),
   maxAlerts: positiveInt.optional(),
+  maxIntegrations: positiveInt.optional(),
 });
 
 const permission = z.string().refine(isPermission, {
@@ -50,8 +51,32 @@ const networkSettings = z.strictObject({
   allow: z.array(z.string().min(1)).optional(),
 });
 
+const stdioCommand = z.union([
+  z.string().min(1),
+  z.strictObject({
+    command: z.string().min(1),
+    /** The arguments must be exactly these. */
+    args: z.array(z.string()).optional(),
+    /** The arguments must start with these. */
+    argsPrefix: z.array(z.string()).optional(),
+  }),
+]);
+
+const integrationSettings = z.strictObject({
+  /** Commands tenants may register as stdio integrations: a command (any arguments) or {command, args | argsPrefix}. */
+  stdioCommands: z.array(stdioCommand).optional(),
+  connectTimeoutMs: z.number().int().min(1).optional(),
+  callTimeoutMs: z.number().int().min(1).optional(),
+  circuitBreaker: z
+    .strictObject({ failureThreshold: z.number().int().min(1).optional(), openMs: z.number().int().min(1).optional() })
+    .optional(),
+  /** Also list connected integrations' tools as first-class tools named <integration>__<tool>. */
+  exposeTools: z.boolean().optional(),
+});
+
 export const configFileSchema = z.strictObject({
   defaults: tenantPolicy.optional(),
+  integrations: integrationSettings.optional(),
   events: eventsSettings.optional(),
   network: networkSettings.optional(),
   tenants: z
@@ -63,4 +88,5 @@ export const configFileSchema = z.strictObject({
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
+export type StdioCommandRule = z.infer<typeof stdioCommand>;
 export type TenantPolicyInput = z.infer<typeof tenantPolicy>;

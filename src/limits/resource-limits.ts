@@ -12,6 +12,8 @@ export interface ResourceLimits {
   maxRules: number;
   /** Most alerts per tenant. */
   maxAlerts: number;
+  /** Most registered MCP integrations per tenant. */
+  maxIntegrations: number;
 }
 
 export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = {
@@ -21,4 +23,5 @@ export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = {
   maxTotalArtifactBytes: 1024 * 1024 * 1024,
   maxRules: 10_000,
   maxAlerts: 1_000,
+  maxIntegrations: 100,
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { RateLimitedService } from '../limits/services.js';
 import type { Services } from '../services/index.js';
 import type { TenantSession } from '../tenancy/session.js';
@@ -9,6 +9,10 @@ import { errorOutputSchema } from './errors.js';
 export interface ToolContext {
   session: TenantSession;
   services: Services;
+  /** Aborted when the client cancels the request. */
+  signal: AbortSignal;
+  /** Set when the client asked for progress (sent a progressToken). */
+  progress?: (progress: number, total?: number, message?: string) => void;
 }
 
 export type JsonSchema = { type: 'object'; [keyword: string]: unknown };
@@ -30,6 +34,13 @@ interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
   text?(result: z.input<O>): string;
 }
 
+/** A tool whose result is someone else's (an upstream's), passed through as is: it declares no outputSchema. */
+interface PassThroughToolSpec<I extends z.ZodObject> extends Omit<ToolSpec<I, z.ZodObject>, 'output' | 'call' | 'text'> {
+  /** What the result is, for the docs. */
+  resultDescription: string;
+  call(context: ToolContext, args: z.output<I>): Promise<CallToolResult>;
+}
+
 /** A tool as the server sees it: schemas already in JSON Schema, arguments still unparsed. */
 export interface Tool {
   name: string;
@@ -40,12 +51,13 @@ export interface Tool {
   description: string;
   annotations: ToolAnnotations | undefined;
   inputSchema: JsonSchema;
-  /** Success or the error envelope: tool errors carry structuredContent too, and clients validate it. */
-  outputSchema: JsonSchema;
-  successSchema: JsonSchema;
+  /** Success or the error envelope (tool errors carry structuredContent too, and clients validate it); none for pass-through tools. */
+  outputSchema: JsonSchema | undefined;
+  /** The success shape, or a description of a passed-through result. */
+  result: { schema: JsonSchema } | { description: string };
   input: z.ZodObject;
-  call(context: ToolContext, args: unknown): Promise<Record<string, unknown>>;
-  text(result: Record<string, unknown>): string;
+  /** Runs the tool on parsed arguments; errors are thrown as MeshError. */
+  invoke(context: ToolContext, args: unknown): Promise<CallToolResult>;
 }
 
 /**
@@ -73,6 +85,28 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: T
   const successSchema = toJsonSchema(spec.output, 'output');
   const { $schema, ...success } = successSchema;
   const { $schema: _ignored, ...error } = toJsonSchema(errorOutputSchema, 'output');
+  const text = spec.text ? (result: Record<string, unknown>) => spec.text!(result as z.input<O>) : defaultText;
+  return {
+    ...describe(spec),
+    outputSchema: { $schema, type: 'object', anyOf: [success, error] },
+    result: { schema: successSchema },
+    invoke: async (context, args) => {
+      const structured = (await spec.call(context, args as z.output<I>)) as Record<string, unknown>;
+      return { content: [{ type: 'text', text: text(structured) }], structuredContent: structured };
+    },
+  };
+}
+
+export function definePassThroughTool<I extends z.ZodObject>(spec: PassThroughToolSpec<I>): Tool {
+  return {
+    ...describe(spec),
+    outputSchema: undefined,
+    result: { description: spec.resultDescription },
+    invoke: (context, args) => spec.call(context, args as z.output<I>),
+  };
+}
+
+function describe(spec: Omit<ToolSpec<z.ZodObject, z.ZodObject>, 'output' | 'call' | 'text'>) {
   return {
     name: spec.name,
     group: spec.group,
@@ -82,10 +116,6 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: T
     description: spec.description,
     annotations: spec.annotations,
     inputSchema: toJsonSchema(spec.input, 'input'),
-    outputSchema: { $schema, type: 'object', anyOf: [success, error] },
-    successSchema,
     input: spec.input,
-    call: async (context, args) => (await spec.call(context, args as z.output<I>)) as Record<string, unknown>,
-    text: spec.text ? (result) => spec.text!(result as z.input<O>) : defaultText,
   };
 }

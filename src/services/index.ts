@@ -6,6 +6,8 @@ import type { EventService } from './events/event-service.js';
 import type { HealthService } from './events/health-service.js';
 import type { LiveListeners } from './events/live-listeners.js';
 import type { RuleService } from './events/rule-service.js';
+import type { IntegrationService } from './integrations/integration-service.js';
+import type { ProxyService } from './integrations/proxy-service.js';
 import type { KvService } from './kv-service.js';
 
 /** Everything the MCP layer (and later the HTTP layer) may call. */
@@ -18,5 +20,7 @@ export interface Services {
   alerts: AlertService;
   health: HealthService;
   listeners: LiveListeners;
+  integrations: IntegrationService;
+  proxy: ProxyService;
   limiter: RateLimiter;
 }

@@ -2,11 +2,13 @@ import { join } from 'node:path';
 import type { Logger } from '../../logging.js';
 import type { ArtifactStore } from '../../ports/artifact-store.js';
 import type { EventStore } from '../../ports/event-store.js';
+import type { IntegrationStore } from '../../ports/integration-store.js';
 import type { KvStore } from '../../ports/kv-store.js';
 import type { RateLimitStore } from '../../ports/rate-limit-store.js';
 import { FileArtifactStore } from './file-artifact-store.js';
 import { MemoryRateLimitStore } from './memory-rate-limit-store.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
+import { SqliteIntegrationStore } from './sqlite-integration-store.js';
 import { SqliteKvStore } from './sqlite-kv-store.js';
 import { checkpointInBackground, openDatabase } from './sqlite-database.js';
 
@@ -14,6 +16,7 @@ export interface Backend {
   kv: KvStore;
   artifacts: ArtifactStore;
   events: EventStore;
+  integrations: IntegrationStore;
   rateLimits: RateLimitStore;
   close(): Promise<void>;
 }
@@ -46,6 +49,7 @@ export function createLocalBackend(dataDir: string, logger: Logger): Backend {
     kv,
     artifacts,
     events,
+    integrations: new SqliteIntegrationStore(db),
     rateLimits,
     async close() {
       clearInterval(purge);

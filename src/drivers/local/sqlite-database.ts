@@ -40,6 +40,9 @@ const MIGRATIONS: readonly string[] = [
      tenant TEXT NOT NULL, delivery_id TEXT NOT NULL, alert_name TEXT NOT NULL, attempt INTEGER NOT NULL, at_ms INTEGER NOT NULL,
      ok INTEGER NOT NULL, status INTEGER, error TEXT, duration_ms REAL NOT NULL, PRIMARY KEY (delivery_id, attempt));
    CREATE INDEX delivery_attempts_by_tenant ON delivery_attempts (tenant, at_ms);`,
+  `CREATE TABLE integrations (
+     tenant TEXT NOT NULL, name TEXT NOT NULL, record TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+     PRIMARY KEY (tenant, name)) WITHOUT ROWID;`,
 ];
 
 export const MIGRATION_COUNT = MIGRATIONS.length;

@@ -1,0 +1,61 @@
+import aslValidator from 'asl-validator';
+import { compileMachine } from './compile.js';
+import { DefinitionError, type DefinitionProblem } from './errors.js';
+import type { Machine } from './machine.js';
+
+/**
+ * Checks a definition with the asl-validator package (the JSON schema of the States language, path and
+ * payload-template syntax) and with our own semantic checks (transitions, reachability, unique names,
+ * Retry/Catch rules, operand types, resources we run, features we do not run). Every problem carries the
+ * path of the field it is about.
+ */
+export function validateDefinition(definition: unknown): DefinitionProblem[] {
+  const { problems } = compileMachine(definition);
+  return [...problems, ...schemaProblems(definition, problems)];
+}
+
+/** Compiles a definition, or throws a DefinitionError listing every problem. */
+export function compileDefinition(definition: unknown): Machine {
+  const { machine, problems } = compileMachine(definition);
+  const all = [...problems, ...schemaProblems(definition, problems)];
+  if (all.length > 0) throw new DefinitionError(all);
+  return machine;
+}
+
+/**
+ * asl-validator's schema errors, as problems at our paths, leaving out those about a state (or field) we
+ * already reported on: its oneOf alternatives (JSONPath/JSONata) make it report side effects of the same
+ * mistake. Its other checks (transitions, names, terminal states, field combinations) are ours too, with
+ * paths, so only its schema findings are kept.
+ */
+function schemaProblems(definition: unknown, ours: readonly DefinitionProblem[]): DefinitionProblem[] {
+  if (typeof definition !== 'object' || definition === null) return [];
+  // The validator writes QueryLanguage into the states it is given.
+  const copy: unknown = JSON.parse(JSON.stringify(definition));
+  let errors: ReturnType<typeof aslValidator>['errors'];
+  try {
+    errors = aslValidator(copy, { checkPaths: true, checkArn: false }).errors;
+  } catch (error) {
+    return ours.length > 0 ? [] : [{ path: '', message: `asl-validator could not check the definition: ${String(error)}` }];
+  }
+  const covered = ours.map((p) => stateOf(p.path));
+  const out: DefinitionProblem[] = [];
+  for (const e of errors) {
+    if (e.schemaError === undefined) continue;
+    const path = e.schemaError.instancePath.split('/').filter((s) => s !== '').map((s, i, all) => (/^\d+$/.test(s) && i > 0 && !all[i - 1]!.endsWith('States') ? `[${s}]` : s)).reduce((acc, s) => (acc === '' ? s : s.startsWith('[') ? `${acc}${s}` : `${acc}.${s}`), '');
+    const state = stateOf(path);
+    if (covered.some((c) => c.startsWith(state) || state.startsWith(c))) continue;
+    const message = e.Message.replace(/^\S* is invalid\. /, '').trim();
+    if (!out.some((p) => p.path === path && p.message === message)) out.push({ path, message: `${message} (asl-validator)` });
+  }
+  return out;
+}
+
+/** The path of the state a problem path is in ("States.A.Retry[0]" -> "States.A"), or "" for the machine. */
+function stateOf(path: string): string {
+  const i = path.lastIndexOf('States.');
+  if (i < 0) return '';
+  const rest = path.slice(i + 'States.'.length);
+  const end = rest.search(/[.[]/);
+  return path.slice(0, i + 'States.'.length) + (end < 0 ? rest : rest.slice(0, end));
+}

@@ -1,0 +1,58 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  McpError,
+  type CallToolRequest,
+  type CallToolResult,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+
+export type ToolsCallExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+export type ToolsCallHandler = (request: CallToolRequest, rawArguments: unknown, extra: ToolsCallExtra) => Promise<CallToolResult>;
+
+/** Only the method: the handler checks the params itself, so the arguments arrive as the client sent them. */
+const ToolsCallMethod = z.looseObject({ method: z.literal('tools/call') });
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The SDK's Server wraps a tools/call handler to zod-parse the request twice and zod-check the result
+ * (and for task-augmented calls, which agent-mesh does not offer). Our results are built to the schema by
+ * one function, and on stdio those checks were a measurable part of every call. Checking the params here
+ * instead also keeps keys zod would drop (a "__proto__" argument is refused, not ignored) and turns a
+ * malformed request into Invalid params rather than an internal error.
+ */
+export function setToolsCallHandler(server: Server, handler: ToolsCallHandler): void {
+  const protocol = Object.getPrototypeOf(Server.prototype) as { setRequestHandler: Server['setRequestHandler'] };
+  protocol.setRequestHandler.call(server, ToolsCallMethod as unknown as typeof CallToolRequestSchema, (raw, extra) => {
+    const params = (raw as { params?: unknown }).params;
+    if (!isPlainObject(params)) throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call params: expected an object');
+    if (typeof params.name !== 'string') throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call params: name must be a string');
+    if (params.arguments !== undefined && !isPlainObject(params.arguments)) {
+      throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call params: arguments must be an object');
+    }
+    if (params._meta !== undefined && !isPlainObject(params._meta)) {
+      throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call params: _meta must be an object');
+    }
+    return handler(raw as CallToolRequest, params.arguments, extra);
+  });
+}
+
+/** A progress callback for the request, when the client sent a progressToken. */
+export function progressReporter(request: CallToolRequest, extra: ToolsCallExtra) {
+  const token = request.params._meta?.progressToken;
+  if (token === undefined) return undefined;
+  return (progress: number, total?: number, message?: string): void => {
+    extra
+      .sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken: token, progress, ...(total !== undefined && { total }), ...(message !== undefined && { message }) },
+      })
+      .catch(() => {});
+  };
+}
