@@ -174,7 +174,7 @@ export function compileRule(value: unknown, at: string, top: boolean, problems: 
 
 function checkOnly(value: Record<string, unknown>, allowed: Set<string>, at: string, problems: DefinitionProblem[]): void {
   for (const k of Object.keys(value)) {
-    if (!allowed.has(k) && !['Assign', 'Condition', 'Output'].includes(k)) problems.push({ path: `${at}.${k}`, message: `unexpected field "${k}" in this choice rule` });
+    if (!allowed.has(k) && !['Assign', 'Condition', 'Output', 'Next'].includes(k)) problems.push({ path: `${at}.${k}`, message: `unexpected field "${k}" in this choice rule` });
   }
 }
 

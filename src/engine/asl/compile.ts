@@ -97,6 +97,7 @@ class Compiler {
       if (!allowed.has(k)) this.problem(`${at}${k}`, UNSUPPORTED[k] ?? `unexpected field "${k}"`);
     }
     this.queryLanguage(def, at);
+    if ('Comment' in def && typeof def.Comment !== 'string') this.problem(`${at}Comment`, 'must be a string');
     if (typeof def.StartAt !== 'string') this.problem(`${at}StartAt`, 'is required and must be a string');
     if (!isObject(def.States) || Object.keys(def.States).length === 0) {
       this.problem(`${at}States`, 'is required and must be an object with at least one state');
@@ -178,6 +179,7 @@ class Compiler {
       if (!allowed.has(k)) this.problem(`${at}.${k}`, UNSUPPORTED[k] ?? `unexpected field "${k}" in a ${t} state`);
     }
     this.queryLanguage(def, `${at}.`);
+    if ('Comment' in def && typeof def.Comment !== 'string') this.problem(`${at}.Comment`, 'must be a string');
     const base = {
       name,
       next: t === 'Choice' || t === 'Succeed' || t === 'Fail' ? null : this.flow(def, at),

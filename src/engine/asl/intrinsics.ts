@@ -93,9 +93,9 @@ export function invoke(call: Invocation, scope: IntrinsicScope): unknown {
     case 'States.MathRandom':
       return mathRandom(call, args, scope);
     case 'States.MathAdd': {
-      const a = int32(call, args[0]);
-      const b = int32(call, args[1]);
-      return a + b;
+      const sum = int32(call, args[0]) + int32(call, args[1]);
+      if (sum < -2147483648 || sum > 2147483647) fail(call, `the sum ${sum} is outside the integer range -2147483648 to 2147483647`);
+      return sum;
     }
     case 'States.StringSplit': {
       const value = string(call, args[0], 'the string to split');

@@ -1,6 +1,7 @@
 import aslValidator from 'asl-validator';
 import { compileMachine } from './compile.js';
 import { DefinitionError, type DefinitionProblem } from './errors.js';
+import { looksLikeInvocation } from './intrinsic-parse.js';
 import type { Machine } from './machine.js';
 
 /**
@@ -30,11 +31,9 @@ export function compileDefinition(definition: unknown): Machine {
  */
 function schemaProblems(definition: unknown, ours: readonly DefinitionProblem[]): DefinitionProblem[] {
   if (typeof definition !== 'object' || definition === null) return [];
-  // The validator writes QueryLanguage into the states it is given.
-  const copy: unknown = JSON.parse(JSON.stringify(definition));
-  let errors: ReturnType<typeof aslValidator>['errors'];
+  let errors: AslErrors;
   try {
-    errors = aslValidator(copy, { checkPaths: true, checkArn: false }).errors;
+    errors = aslErrors(definition);
   } catch (error) {
     return ours.length > 0 ? [] : [{ path: '', message: `asl-validator could not check the definition: ${String(error)}` }];
   }
@@ -42,13 +41,52 @@ function schemaProblems(definition: unknown, ours: readonly DefinitionProblem[])
   const out: DefinitionProblem[] = [];
   for (const e of errors) {
     if (e.schemaError === undefined) continue;
+    if (e.Message.includes('asl_payload_template') && isInvocation(valueAt(definition, e.schemaError.instancePath))) continue;
     const path = e.schemaError.instancePath.split('/').filter((s) => s !== '').map((s, i, all) => (/^\d+$/.test(s) && i > 0 && !all[i - 1]!.endsWith('States') ? `[${s}]` : s)).reduce((acc, s) => (acc === '' ? s : s.startsWith('[') ? `${acc}${s}` : `${acc}.${s}`), '');
+    // Type and QueryLanguage we check fully; asl-validator's JSONata alternative reports both on any mistake.
+    if (/(^|\.)(Type|QueryLanguage)$/.test(path)) continue;
     const state = stateOf(path);
     if (covered.some((c) => c.startsWith(state) || state.startsWith(c))) continue;
     const message = e.Message.replace(/^\S* is invalid\. /, '').trim();
     if (!out.some((p) => p.path === path && p.message === message)) out.push({ path, message: `${message} (asl-validator)` });
   }
   return out;
+}
+
+type AslErrors = ReturnType<typeof aslValidator>['errors'];
+
+/** asl-validator builds its JSON schema validator on every call (tens of milliseconds): remember answers. */
+const remembered = new Map<string, AslErrors>();
+const REMEMBER = 256;
+
+function aslErrors(definition: object): AslErrors {
+  const text = JSON.stringify(definition);
+  let errors = remembered.get(text);
+  if (errors === undefined) {
+    // The validator writes QueryLanguage into the states it is given: it gets its own copy.
+    errors = aslValidator(JSON.parse(text), { checkPaths: true, checkArn: false }).errors;
+    if (remembered.size >= REMEMBER) remembered.delete(remembered.keys().next().value!);
+    remembered.set(text, errors);
+  }
+  return errors;
+}
+
+/**
+ * asl-path-validator's grammar for intrinsic functions is narrower than the one AWS documents (it refuses
+ * decimal arguments, which MathAdd and MathRandom round, and escaped backslashes); our parser checks those.
+ */
+function isInvocation(value: unknown): boolean {
+  return typeof value === 'string' && looksLikeInvocation(value);
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  let node = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
 }
 
 /** The path of the state a problem path is in ("States.A.Retry[0]" -> "States.A"), or "" for the machine. */

@@ -6,6 +6,8 @@ import type { UpstreamConnector, UpstreamSession, UpstreamSpec, UpstreamTool } f
 import type { TenantSession } from '../../tenancy/session.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 
+export type SpecSource = () => Promise<UpstreamSpec>;
+
 export type IntegrationStatus = 'connected' | 'disconnected' | 'error' | 'circuit_open';
 
 export interface ConnectionInfo {
@@ -67,11 +69,16 @@ export class ConnectionPool {
     };
   }
 
-  /** The open session, connecting first if needed. */
-  async connect(session: TenantSession, name: string, spec: UpstreamSpec): Promise<{ upstream: UpstreamSession; tools: UpstreamTool[] }> {
+  /**
+   * The open session, connecting first if needed. `spec` is asked for only when connecting: it opens the
+   * stored secrets, which a call on an open session has no need of.
+   */
+  async connect(session: TenantSession, name: string, spec: SpecSource): Promise<{ upstream: UpstreamSession; tools: UpstreamTool[] }> {
     const entry = this.entry(session, name);
     if (!entry.session) {
-      entry.connecting ??= this.open(session, name, spec, entry).finally(() => (entry.connecting = undefined));
+      entry.connecting ??= spec()
+        .then((resolved) => this.open(session, name, resolved, entry))
+        .finally(() => (entry.connecting = undefined));
       await entry.connecting;
     }
     return { upstream: entry.session!, tools: entry.tools ?? [] };
@@ -127,7 +134,7 @@ export class ConnectionPool {
   }
 
   /** Calls through the breaker: refused while open, and counted as success or failure. */
-  async call<T>(session: TenantSession, name: string, spec: UpstreamSpec, run: (upstream: UpstreamSession, tools: UpstreamTool[]) => Promise<T>): Promise<T> {
+  async call<T>(session: TenantSession, name: string, spec: SpecSource, run: (upstream: UpstreamSession, tools: UpstreamTool[]) => Promise<T>): Promise<T> {
     const entry = this.entry(session, name);
     if (!entry.breaker.tryAcquire()) {
       const waitMs = Math.max(0, entry.breaker.retryAt - this.now());

@@ -115,11 +115,18 @@ export class IntegrationService {
     }
   }
 
+  /** Throws not_found unless the integration is registered (also by another process sharing the store). */
+  async requireRegistered(session: TenantSession, name: string): Promise<void> {
+    if (!(await this.deps.store.get(session, validateIntegrationName(name, 'integration')))) {
+      throw notFound(`no integration named "${name}" (register it with integration_register)`);
+    }
+  }
+
   async connect(session: TenantSession, name: string) {
     requirePermission(session, 'integration:write');
     await this.deps.limiter.acquire(session, 'mcp');
-    const spec = await this.spec(session, name);
-    const { upstream, tools } = await this.deps.pool.call(session, name, spec, async (upstream, tools) => ({ upstream, tools }));
+    await this.requireRegistered(session, name);
+    const { upstream, tools } = await this.deps.pool.call(session, name, () => this.spec(session, name), async (upstream, tools) => ({ upstream, tools }));
     return { name, server: { name: upstream.serverInfo.name, version: upstream.serverInfo.version }, tool_count: tools.length };
   }
 

@@ -56,8 +56,8 @@ export class ProxyService {
     await this.limiter.acquire(session, 'mcp');
     if (integration !== undefined) {
       const name = validateIntegrationName(integration, 'integration');
-      const spec = await this.integrations.spec(session, name);
-      const tools = await this.pool.call(session, name, spec, async (_upstream, tools) => tools);
+      await this.integrations.requireRegistered(session, name);
+      const tools = await this.pool.call(session, name, () => this.integrations.spec(session, name), async (_upstream, tools) => tools);
       return { tools: listedTools(name, tools) };
     }
     const registered = new Set((await this.store.list(session)).map((record) => record.name));
@@ -70,8 +70,9 @@ export class ProxyService {
     requirePermission(session, 'mcp:write');
     const name = validateIntegrationName(integration, 'integration');
     await this.limiter.acquire(session, 'mcp');
-    const spec = await this.integrations.spec(session, name);
-    return this.pool.call(session, name, spec, async (upstream, tools) => {
+    // An open session is used as it is (no store read per call); connecting reads the registry, and an
+    // unregistered name fails there with not_found.
+    return this.pool.call(session, name, () => this.integrations.spec(session, name), async (upstream, tools) => {
       if (tools.length > 0 && !tools.some((t) => t.name === tool)) {
         throw notFound(`integration "${name}" has no tool "${tool}" (mcp_list_tools shows its tools)`);
       }
