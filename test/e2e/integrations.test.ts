@@ -160,6 +160,8 @@ describe('integrations and the MCP proxy, end to end over stdio', () => {
     const tested = structured(await alpha.call('integration_test', { name: 'everything-http' }));
     expect(tested).toMatchObject({ ok: true, error: null, server: { name: 'mcp-servers/everything' } });
     expect(Object.keys(tested.timings as object).sort()).toEqual(['connect_ms', 'list_tools_ms', 'ping_ms']);
+    const after = (structured(await alpha.call('integration_list', {})).integrations as Record<string, unknown>[]).find((i) => i.name === 'everything-http');
+    expect(after).toMatchObject({ last_error: null, last_latency_ms: expect.any(Number), last_health_check: expect.stringMatching(/^\d{4}-/) });
   });
 
   it('works with server-memory', async () => {

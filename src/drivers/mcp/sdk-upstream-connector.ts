@@ -11,6 +11,7 @@ import {
   ResultSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
+  type JSONRPCMessage,
 } from '@modelcontextprotocol/sdk/types.js';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import { z } from 'zod';
@@ -352,7 +353,9 @@ class SdkUpstreamSession implements UpstreamSession {
   private closeRequested = false;
   private readonly toolsChangedListeners: Array<() => void> = [];
   private readonly progressListeners = new Map<string, (progress: UpstreamProgress) => void>();
-  private progressTokens = 0;
+  private requestIds = 0;
+  /** Our own tools/call requests in flight, by id (see callTool). */
+  private readonly pending = new Map<string, { resolve(result: unknown): void; reject(error: unknown): void; timer: NodeJS.Timeout }>();
   private readonly closedListeners: Array<(error?: Error) => void> = [];
 
   constructor(
@@ -392,6 +395,7 @@ class SdkUpstreamSession implements UpstreamSession {
     const transport = this.link.transport;
     const sdkOnMessage = transport.onmessage;
     transport.onmessage = (message, extra) => {
+      if (this.settle(message)) return;
       if ('method' in message && message.method === 'notifications/progress' && !('id' in message)) {
         const params = (message.params ?? {}) as { progressToken?: unknown; progress?: unknown; total?: unknown; message?: unknown };
         const listener = typeof params.progressToken === 'string' ? this.progressListeners.get(params.progressToken) : undefined;
@@ -437,32 +441,63 @@ class SdkUpstreamSession implements UpstreamSession {
     return tools;
   }
 
+  /**
+   * tools/call is the proxy's hot path, so it goes straight over the transport with an id of our own and its
+   * answer is taken off the wire in `initialize`'s message hook: no per-call AbortController, timeout bookkeeping
+   * and schema parse of the SDK's Protocol.request. Timeouts and aborts send notifications/cancelled, as the SDK
+   * would.
+   */
   async callTool(name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<CallToolResult> {
-    // A signal of our own, so the SDK's abort listener is not left on the caller's (possibly long-lived) signal.
-    const abort = new AbortController();
-    const forward = (): void => abort.abort(options.signal?.reason);
-    if (options.signal?.aborted) forward();
-    options.signal?.addEventListener('abort', forward, { once: true });
+    // Nothing is sent on an ended session, so trying again (on a new one) is safe.
+    if (this.closed) throw unavailable(`the upstream session has ended${this.closedError ? `: ${this.closedError.message}` : ''}`);
+    const id = `agent-mesh-${++this.requestIds}`;
     // Progress goes to our own token (see initialize), not through the SDK's onprogress.
-    const progressToken = options.onProgress ? `agent-mesh-progress-${++this.progressTokens}` : undefined;
+    const progressToken = options.onProgress ? `agent-mesh-progress-${this.requestIds}` : undefined;
     if (progressToken !== undefined) this.progressListeners.set(progressToken, options.onProgress!);
-    const requestOptions: RequestOptions = { timeout: options.timeoutMs, signal: abort.signal, resetTimeoutOnProgress: false };
+    const params = { name, arguments: args, ...(progressToken !== undefined && { _meta: { progressToken } }) };
+    let onAbort: (() => void) | undefined;
     try {
-      // client.request, not client.callTool: the latter validates structuredContent against the outputSchema it
-      // cached from its own listTools, which is not its business here.
-      const result = await this.client.request(
-        { method: 'tools/call', params: { name, arguments: args, ...(progressToken !== undefined && { _meta: { progressToken } }) } },
-        PassThroughCallToolResultSchema,
-        requestOptions,
-      );
-      return result as CallToolResult;
+      const raw = await new Promise<unknown>((resolve, reject) => {
+        const cancel = (error: unknown, reason: string): void => {
+          if (!this.pending.delete(id)) return;
+          clearTimeout(timer);
+          this.link.transport.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }).catch(() => {});
+          reject(error);
+        };
+        const timer = setTimeout(() => cancel(new McpError(ErrorCode.RequestTimeout, 'Request timed out'), 'timeout'), options.timeoutMs);
+        this.pending.set(id, { resolve, reject, timer });
+        if (options.signal) {
+          onAbort = () => cancel(cancelled(options.signal!.reason), 'cancelled by the client');
+          if (options.signal.aborted) return onAbort();
+          options.signal.addEventListener('abort', onAbort, { once: true });
+        }
+        this.link.transport.send({ jsonrpc: '2.0', id, method: 'tools/call', params }).catch((error: unknown) => {
+          if (!this.pending.delete(id)) return;
+          clearTimeout(timer);
+          reject(error);
+        });
+      });
+      const parsed = PassThroughCallToolResultSchema.safeParse(raw);
+      if (!parsed.success) throw new MeshError('unavailable', 'the upstream answered tools/call with something that is not a tool result');
+      return parsed.data as CallToolResult;
     } catch (error) {
-      if (abort.signal.aborted) throw cancelled(abort.signal.reason);
       throw this.meshError(error, 'tools/call', options.timeoutMs, false);
     } finally {
-      options.signal?.removeEventListener('abort', forward);
+      if (onAbort) options.signal?.removeEventListener('abort', onAbort);
       if (progressToken !== undefined) this.progressListeners.delete(progressToken);
     }
+  }
+
+  /** Settles a tools/call of ours; false when the message is not an answer to one. */
+  private settle(message: JSONRPCMessage): boolean {
+    if (!('id' in message) || typeof message.id !== 'string' || ('method' in message)) return false;
+    const waiter = this.pending.get(message.id);
+    if (!waiter) return false;
+    this.pending.delete(message.id);
+    clearTimeout(waiter.timer);
+    if ('error' in message) waiter.reject(new McpError(message.error.code, message.error.message, message.error.data));
+    else waiter.resolve((message as { result: unknown }).result);
+    return true;
   }
 
   async ping(timeoutMs: number): Promise<void> {
@@ -504,6 +539,11 @@ class SdkUpstreamSession implements UpstreamSession {
   private transportClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const [id, waiter] of this.pending) {
+      this.pending.delete(id);
+      clearTimeout(waiter.timer);
+      waiter.reject(new McpError(ErrorCode.ConnectionClosed, 'Connection closed'));
+    }
     if (!this.closeRequested) {
       // The upstream went away on its own.
       this.closedError ??= new Error(this.link.kind === 'stdio' ? `the upstream process exited${this.link.lastWords()}` : 'the upstream closed the connection');

@@ -162,6 +162,14 @@ export class ConnectionPool {
     }
   }
 
+  /** Records the outcome of a health check (integration_test) for integration_list. */
+  recordHealth(session: TenantSession, name: string, outcome: { latencyMs: number; error: string | null }): void {
+    const entry = this.entry(session, name);
+    entry.lastHealthCheck = this.now();
+    entry.lastLatencyMs = round(outcome.latencyMs);
+    entry.lastError = outcome.error;
+  }
+
   async disconnect(session: TenantSession, name: string): Promise<boolean> {
     const entry = this.entries.get(key(session, name));
     if (!entry) return false;

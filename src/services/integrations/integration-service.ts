@@ -176,10 +176,13 @@ export class IntegrationService {
       const live = upstream;
       await timed('ping', () => live.ping(callTimeoutMs));
       const tools = await timed('list_tools', () => live.listTools(callTimeoutMs));
+      this.deps.pool.recordHealth(session, name, { latencyMs: timings.ping_ms ?? 0, error: null });
       return { name, ok: true, server: { ...live.serverInfo }, tool_count: tools.length, timings, error: null };
     } catch (error) {
       const meshError = asMeshError(error);
-      return { name, ok: false, server: upstream ? { ...upstream.serverInfo } : null, tool_count: null, timings, error: `${meshError.code}: ${meshError.message}` };
+      const message = `${meshError.code}: ${meshError.message}`;
+      this.deps.pool.recordHealth(session, name, { latencyMs: Object.values(timings).reduce((a, b) => a + b, 0), error: message });
+      return { name, ok: false, server: upstream ? { ...upstream.serverInfo } : null, tool_count: null, timings, error: message };
     } finally {
       await upstream?.close().catch(() => {});
     }
