@@ -1,9 +1,8 @@
-import { States } from './errors.js';
+import { States, type StatesError } from './errors.js';
 import { checkSize, emit, type Ctx } from './io.js';
 import type { Machine } from './machine.js';
 import { ENTER, progress, taskFailed, taskSucceeded, timerFired, updateWaiting } from './run.js';
 import type { Effect, ExecutionInput, HostHooks, Run, Snapshot, StartOptions, Transition } from './snapshot.js';
-import { StatesError } from './errors.js';
 
 /** AWS Step Functions' limit on history events per execution. */
 export const DEFAULT_MAX_TRANSITIONS = 25_000;

@@ -1,11 +1,12 @@
 /**
- * An Amazon States Language interpreter (https://states-language.net/spec.html, as AWS Step Functions runs
- * it), pure and durable: no I/O, no timers, no clock and no randomness of its own. The host passes `now`,
- * `random()` and `uuid()` in, runs the effects the execution waits for (tasks, timers) and feeds their
- * outcomes back with `deliver`; every call returns a new JSON-serializable snapshot to store.
+ * An Amazon States Language interpreter: the language of https://states-language.net/spec.html as the AWS
+ * Step Functions developer guide describes it, JSONPath flavour. It is pure and durable: no I/O, no timers,
+ * no clock and no randomness of its own. The host passes `now`, `random()` and `uuid()` in, runs what
+ * `pendingEffects` lists (tasks, timers) and feeds the outcomes back with `deliver`; every call returns a new
+ * JSON-serializable snapshot, which the host stores and may resume from after a crash.
  *
- * Query language: JSONPath only (JSONata, variables and Distributed Map readers/writers are refused at
- * validation). See README-like notes in the test suite for the semantics chosen where the guide is terse.
+ * Not run (refused by validation): JSONata, variables (Assign), Distributed Map readers, writers and batching.
+ * A Map in DISTRIBUTED mode runs like an inline one.
  */
 export { DefinitionError, formatProblem, type DefinitionProblem } from './errors.js';
 export type { Machine } from './machine.js';

@@ -424,6 +424,7 @@ function progressMap(ctx: Ctx, run: Run, state: MapState, at: string): Run | nul
     if (state.itemSelector !== null) {
       try {
         input = evaluateTemplate(state.itemSelector, scope(ctx, run, phase.effective, { item: { index, value } }));
+        checkSize(input, `the input of iteration ${index} of state "${run.state}" after ItemSelector`);
       } catch (error) {
         const e = asStatesError(error);
         return handleError(ctx, run, state, e.error, e.detail, at);

@@ -82,7 +82,11 @@ export function evaluateTemplate(template: Template, scope: IntrinsicScope): unk
       return template.items.map((t) => evaluateTemplate(t, scope));
     case 'object': {
       const out: Record<string, unknown> = {};
-      for (const [k, t] of template.entries) out[k] = evaluateTemplate(t, scope);
+      for (const [k, t] of template.entries) {
+        const v = evaluateTemplate(t, scope);
+        if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+        else out[k] = v;
+      }
       return out;
     }
     case 'path': {
