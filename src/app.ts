@@ -25,6 +25,12 @@ import { SecretBox } from './secrets/secret-box.js';
 import { loadSecretKey } from './secrets/secret-key.js';
 import { backgroundSessions } from './tenancy/auth/background-identity.js';
 import { VERSION } from './version.js';
+import { toolInvoker } from './mcp/tool-invoker.js';
+import { ALL_TOOLS } from './mcp/tools/index.js';
+import type { ExecutionRecord } from './ports/workflow-store.js';
+import { MachineCache } from './services/workflows/machine-cache.js';
+import { WorkflowRunner } from './services/workflows/workflow-runner.js';
+import { WorkflowService } from './services/workflows/workflow-service.js';
 
 export interface App {
   services: Services;
@@ -34,6 +40,13 @@ export interface App {
 /** The AWS account the embedded backend writes into envelopes (it has none of its own). */
 const LOCAL_ACCOUNT = '000000000000';
 const DAY_MS = 86_400_000;
+/** Detail types of the workflow lifecycle events on the bus (source agent-mesh.workflows). */
+const LIFECYCLE: Partial<Record<string, string>> = {
+  ExecutionSucceeded: 'ExecutionSucceeded',
+  ExecutionFailed: 'ExecutionFailed',
+  ExecutionTimedOut: 'ExecutionTimedOut',
+  ExecutionAborted: 'ExecutionAborted',
+};
 
 /** The composition root: picks the drivers for every port and builds the services on them. */
 export function createApp(config: Config, logger: Logger): App {
@@ -68,16 +81,50 @@ export function createApp(config: Config, logger: Logger): App {
     checkUrl: (url, field) => egress.checkUrl(url, field),
   });
 
+  const sessionFor = backgroundSessions(config);
+  const workflowStore = backend.workflows;
+  const machines = new MachineCache(workflowStore);
+  let services!: Services;
+  const runner = new WorkflowRunner({
+    store: workflowStore,
+    machines,
+    sessionFor,
+    invoke: {
+      tool: toolInvoker(ALL_TOOLS, () => services),
+      upstream: (session, integration, tool, args, signal) => services.proxy.call(session, integration, tool, args, { signal }),
+    },
+    logger,
+    onTransitions: (execution, transitions) => {
+      const end = transitions.find((t) => LIFECYCLE[t.type] !== undefined);
+      if (end) void announce(execution, LIFECYCLE[end.type]!);
+    },
+  });
+  const announce = async (execution: ExecutionRecord, detailType: string): Promise<void> => {
+    const detail = {
+      execution_id: execution.id,
+      execution_name: execution.name,
+      workflow: execution.workflow,
+      version: execution.version,
+      status: execution.status,
+      ...(execution.output !== null && { output: JSON.parse(execution.output) as unknown }),
+      ...(execution.error !== null && { error: execution.error }),
+      ...(execution.cause !== null && { cause: execution.cause.slice(0, 4096) }),
+    };
+    await services.events
+      .send(sessionFor(execution.tenantId), { source: 'agent-mesh.workflows', detail_type: detailType, detail })
+      .catch((error: unknown) => logger.warn({ err: error, execution: execution.id }, 'workflow lifecycle event not sent'));
+  };
+
   const listeners = new LiveListeners(logger);
   const ruleIndex = new RuleIndexCache(backend.events, logger);
-  const services: Services = {
+  services = {
     kv: new KvService(backend.kv, limiter),
     artifacts: new ArtifactService(backend.artifacts, limiter),
     events: new EventService(backend.events, limiter, ruleIndex, listeners, { region: config.aws.region, account: LOCAL_ACCOUNT }, () =>
       dispatcher.kick(),
     ),
     eventAnalytics: new EventAnalyticsService(backend.events, limiter),
-    rules: new RuleService(backend.events, limiter, undefined),
+    rules: new RuleService(backend.events, limiter, async (session, name) => (await workflowStore.getWorkflow(session, name)) !== undefined),
     alerts: new AlertService(backend.events, limiter, {
       checkUrl: (url, field) => egress.checkUrl(url, field),
       unavailable: {
@@ -89,8 +136,13 @@ export function createApp(config: Config, logger: Logger): App {
     listeners,
     integrations,
     proxy: new ProxyService(backend.integrations, integrations, pool, limiter, config.integrations.callTimeoutMs),
+    workflows: new WorkflowService(workflowStore, machines, runner, limiter, (execution) => void announce(execution, 'ExecutionStarted')),
     limiter,
   };
+  services.events.setWorkflowStarter((session, workflow, input, executionName) =>
+    services.workflows.start(sessionFor(session.tenantId), { name: workflow, input, execution_name: executionName }),
+  );
+  runner.start();
 
   dispatcher.start();
   const retentionMs = config.events.retentionDays * DAY_MS;
@@ -107,6 +159,7 @@ export function createApp(config: Config, logger: Logger): App {
     services,
     async close() {
       clearInterval(pruneTimer);
+      await runner.stop();
       await dispatcher.stop();
       await pool.closeAll();
       await smtp?.close();

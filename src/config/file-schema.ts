@@ -18,6 +18,8 @@ const limits = z.strictObject({
   maxRules: positiveInt.optional(),
   maxAlerts: positiveInt.optional(),
   maxIntegrations: positiveInt.optional(),
+  maxConcurrentExecutions: positiveInt.optional(),
+  maxTransitionsPerExecution: positiveInt.optional(),
 });
 
 const permission = z.string().refine(isPermission, {

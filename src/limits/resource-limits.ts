@@ -14,6 +14,10 @@ export interface ResourceLimits {
   maxAlerts: number;
   /** Most registered MCP integrations per tenant. */
   maxIntegrations: number;
+  /** Most workflow executions running at once per tenant. */
+  maxConcurrentExecutions: number;
+  /** Most state transitions (history events) per execution; a runaway loop fails past it. */
+  maxTransitionsPerExecution: number;
 }
 
 export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = {
@@ -24,4 +28,6 @@ export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = {
   maxRules: 10_000,
   maxAlerts: 1_000,
   maxIntegrations: 100,
+  maxConcurrentExecutions: 100,
+  maxTransitionsPerExecution: 25_000,
 };

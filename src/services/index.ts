@@ -9,6 +9,7 @@ import type { RuleService } from './events/rule-service.js';
 import type { IntegrationService } from './integrations/integration-service.js';
 import type { ProxyService } from './integrations/proxy-service.js';
 import type { KvService } from './kv-service.js';
+import type { WorkflowService } from './workflows/workflow-service.js';
 
 /** Everything the MCP layer (and later the HTTP layer) may call. */
 export interface Services {
@@ -22,5 +23,6 @@ export interface Services {
   listeners: LiveListeners;
   integrations: IntegrationService;
   proxy: ProxyService;
+  workflows: WorkflowService;
   limiter: RateLimiter;
 }

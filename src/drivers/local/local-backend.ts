@@ -3,12 +3,14 @@ import type { Logger } from '../../logging.js';
 import type { ArtifactStore } from '../../ports/artifact-store.js';
 import type { EventStore } from '../../ports/event-store.js';
 import type { IntegrationStore } from '../../ports/integration-store.js';
+import type { WorkflowStore } from '../../ports/workflow-store.js';
 import type { KvStore } from '../../ports/kv-store.js';
 import type { RateLimitStore } from '../../ports/rate-limit-store.js';
 import { FileArtifactStore } from './file-artifact-store.js';
 import { MemoryRateLimitStore } from './memory-rate-limit-store.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 import { SqliteIntegrationStore } from './sqlite-integration-store.js';
+import { SqliteWorkflowStore } from './sqlite-workflow-store.js';
 import { SqliteKvStore } from './sqlite-kv-store.js';
 import { checkpointInBackground, openDatabase } from './sqlite-database.js';
 
@@ -17,6 +19,7 @@ export interface Backend {
   artifacts: ArtifactStore;
   events: EventStore;
   integrations: IntegrationStore;
+  workflows: WorkflowStore;
   rateLimits: RateLimitStore;
   close(): Promise<void>;
 }
@@ -50,6 +53,7 @@ export function createLocalBackend(dataDir: string, logger: Logger): Backend {
     artifacts,
     events,
     integrations: new SqliteIntegrationStore(db),
+    workflows: new SqliteWorkflowStore(db),
     rateLimits,
     async close() {
       clearInterval(purge);

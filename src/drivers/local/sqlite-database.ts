@@ -43,6 +43,20 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE integrations (
      tenant TEXT NOT NULL, name TEXT NOT NULL, record TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
      PRIMARY KEY (tenant, name)) WITHOUT ROWID;`,
+  `CREATE TABLE workflows (
+     tenant TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT NOT NULL,
+     created_ms INTEGER NOT NULL, PRIMARY KEY (tenant, name, version)) WITHOUT ROWID;
+   CREATE TABLE executions (
+     id TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, workflow TEXT NOT NULL, version INTEGER NOT NULL,
+     status TEXT NOT NULL, snapshot TEXT NOT NULL, current_state TEXT, output TEXT, error TEXT, cause TEXT,
+     started_ms INTEGER NOT NULL, stopped_ms INTEGER, abort_requested INTEGER NOT NULL DEFAULT 0,
+     lease_owner TEXT, lease_until_ms INTEGER NOT NULL DEFAULT 0, history_seq INTEGER NOT NULL DEFAULT 0);
+   CREATE UNIQUE INDEX executions_by_name ON executions (tenant, workflow, name);
+   CREATE INDEX executions_by_start ON executions (tenant, started_ms, id);
+   CREATE INDEX executions_running ON executions (status, lease_until_ms);
+   CREATE TABLE execution_history (
+     execution_id TEXT NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL, type TEXT NOT NULL, state TEXT, detail TEXT,
+     PRIMARY KEY (execution_id, seq)) WITHOUT ROWID;`,
 ];
 
 export const MIGRATION_COUNT = MIGRATIONS.length;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { invalidArgument } from '../../errors.js';
 import type { CompiledPattern } from '../../engine/patterns/index.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
@@ -36,6 +36,9 @@ export interface QueryEventsInput {
   cursor?: string;
 }
 
+/** Starts a workflow for a rule's workflow target (wired once workflows exist). */
+export type WorkflowStarter = (session: TenantSession, workflow: string, input: unknown, executionName: string) => Promise<unknown>;
+
 export interface EventServiceSettings {
   region: string;
   account: string;
@@ -60,6 +63,12 @@ export class EventService {
     private readonly now: () => number = Date.now,
   ) {}
 
+  private startWorkflow: WorkflowStarter | undefined;
+
+  setWorkflowStarter(starter: WorkflowStarter): void {
+    this.startWorkflow = starter;
+  }
+
   async send(session: TenantSession, input: SendEventInput) {
     requirePermission(session, 'events:write');
     const envelope = this.envelope(session, input);
@@ -70,13 +79,17 @@ export class EventService {
     const { index, alerts } = await this.rules.forTenant(session);
     const matchedRules: string[] = [];
     const alertNames = new Set<string>();
+    const workflowStarts: { workflow: string; input: unknown; rule: string }[] = [];
     for (const match of index.match(envelope)) {
       if (match.kind === 'alert') {
         alertNames.add(match.alert.name);
         continue;
       }
       matchedRules.push(match.rule.name);
-      for (const target of match.rule.targets) if (target.type === 'alert') alertNames.add(target.name);
+      for (const target of match.rule.targets) {
+        if (target.type === 'alert') alertNames.add(target.name);
+        else workflowStarts.push({ workflow: target.name, input: target.input ?? envelope, rule: match.rule.name });
+      }
     }
     const deliveries: NewDelivery[] = [];
     for (const name of [...alertNames].sort()) {
@@ -88,6 +101,11 @@ export class EventService {
     await this.store.append(session, stored, deliveries);
     if (deliveries.length > 0) this.onDeliveriesQueued();
     this.listeners.publish(session, envelope);
+    for (const start of workflowStarts) {
+      // Named after the event and rule, so a retried delivery of the same event starts it once.
+      const executionName = `evt-${envelope.id}-${createHash('sha256').update(start.rule).digest('hex').slice(0, 12)}`;
+      this.startWorkflow?.(session, start.workflow, start.input, executionName).catch(() => {});
+    }
     return { event_id: envelope.id, time: envelope.time, matched_rules: matchedRules.sort(), alerts_queued: deliveries.length };
   }
 
