@@ -5,23 +5,26 @@ import {
   ListResourceTemplatesRequestSchema,
   McpError,
   ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { asMeshError, invalidArgument, type MeshError } from '../errors.js';
 import type { Services } from '../services/index.js';
 import { textOf } from '../services/content-types.js';
 import type { TenantSession } from '../tenancy/session.js';
 
-const SCHEME = 'artifact://';
+const ARTIFACT = 'artifact://';
+const EXECUTION = 'workflow://executions/';
 /** MCP's "resource not found" error code. */
 const RESOURCE_NOT_FOUND = -32002;
 
 /** artifact://reports/q1%20summary.md — each key segment percent-encoded, "/" kept. */
-export const artifactUri = (key: string): string => SCHEME + key.split('/').map(encodeURIComponent).join('/');
+export const artifactUri = (key: string): string => ARTIFACT + key.split('/').map(encodeURIComponent).join('/');
 
 export function keyFromArtifactUri(uri: string): string {
-  if (!uri.startsWith(SCHEME)) throw invalidArgument('uri', `must start with ${SCHEME}`);
+  if (!uri.startsWith(ARTIFACT)) throw invalidArgument('uri', `must start with ${ARTIFACT}`);
   try {
-    return uri.slice(SCHEME.length).split('/').map(decodeURIComponent).join('/');
+    return uri.slice(ARTIFACT.length).split('/').map(decodeURIComponent).join('/');
   } catch {
     throw invalidArgument('uri', 'has a malformed percent-encoding');
   }
@@ -34,41 +37,89 @@ function toMcpError(error: unknown): McpError {
   return new McpError(code, `${meshError.code}: ${meshError.message}`, { code: meshError.code, ...meshError.details });
 }
 
-/** Artifacts are also MCP resources: listed a page at a time and read by artifact:// URI. */
-export function registerArtifactResources(server: Server, session: TenantSession, services: Services): void {
+const guarded =
+  <A extends unknown[], R>(handler: (...args: A) => Promise<R>) =>
+  async (...args: A): Promise<R> => {
+    try {
+      return await handler(...args);
+    } catch (error) {
+      throw toMcpError(error);
+    }
+  };
+
+export interface ResourceGroups {
+  artifacts: boolean;
+  workflows: boolean;
+}
+
+/**
+ * MCP resources: artifacts (`artifact://{key}`, listed a page at a time and read as text or blob) and workflow
+ * executions (`workflow://executions/{id}`, read as their status JSON, subscribable: `resources/updated`
+ * follows each transition).
+ */
+export function registerResources(server: Server, session: TenantSession, services: Services, groups: ResourceGroups): void {
+  const subscriptions = new Map<string, () => void>();
+  const previousOnClose = server.onclose;
+  server.onclose = () => {
+    for (const unsubscribe of subscriptions.values()) unsubscribe();
+    subscriptions.clear();
+    previousOnClose?.();
+  };
+
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
     resourceTemplates: [
-      { uriTemplate: `${SCHEME}{key}`, name: 'artifact', title: 'Artifact', description: 'An artifact of this tenant, by key.' },
+      ...(groups.artifacts ? [{ uriTemplate: `${ARTIFACT}{key}`, name: 'artifact', title: 'Artifact', description: 'An artifact of this tenant, by key.' }] : []),
+      ...(groups.workflows
+        ? [{ uriTemplate: `${EXECUTION}{id}`, name: 'workflow-execution', title: 'Workflow execution', description: 'A workflow execution\'s status; subscribe for live updates.', mimeType: 'application/json' }]
+        : []),
     ],
   }));
 
-  server.setRequestHandler(ListResourcesRequestSchema, async (request) => {
-    try {
+  server.setRequestHandler(
+    ListResourcesRequestSchema,
+    guarded(async (request) => {
+      if (!groups.artifacts) return { resources: [] };
       const page = await services.artifacts.list(session, { ...(request.params?.cursor && { cursor: request.params.cursor }) });
       return {
-        resources: page.artifacts.map((artifact) => ({
-          uri: artifactUri(artifact.key),
-          name: artifact.key,
-          mimeType: artifact.content_type,
-          size: artifact.size,
-        })),
+        resources: page.artifacts.map((artifact) => ({ uri: artifactUri(artifact.key), name: artifact.key, mimeType: artifact.content_type, size: artifact.size })),
         ...(page.next_cursor && { nextCursor: page.next_cursor }),
       };
-    } catch (error) {
-      throw toMcpError(error);
-    }
-  });
+    }),
+  );
 
-  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
-    try {
+  server.setRequestHandler(
+    ReadResourceRequestSchema,
+    guarded(async (request) => {
       const { uri } = request.params;
+      if (groups.workflows && uri.startsWith(EXECUTION)) {
+        const status = await services.workflows.status(session, uri.slice(EXECUTION.length));
+        return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(status) }] };
+      }
+      if (!groups.artifacts) throw invalidArgument('uri', `must start with ${EXECUTION}`);
       const { meta, body } = await services.artifacts.read(session, keyFromArtifactUri(uri));
       const text = textOf(meta.contentType, body);
-      const content = text !== undefined ? { text } : { blob: body.toString('base64') };
-      return { contents: [{ uri, mimeType: meta.contentType, ...content }] };
-    } catch (error) {
-      throw toMcpError(error);
-    }
+      return { contents: [{ uri, mimeType: meta.contentType, ...(text !== undefined ? { text } : { blob: body.toString('base64') }) }] };
+    }),
+  );
+
+  if (!groups.workflows) return;
+  server.setRequestHandler(
+    SubscribeRequestSchema,
+    guarded(async (request) => {
+      const { uri } = request.params;
+      if (!uri.startsWith(EXECUTION)) throw invalidArgument('uri', `only ${EXECUTION}{id} resources can be subscribed to`);
+      if (!subscriptions.has(uri)) {
+        const unsubscribe = await services.workflows.watch(session, uri.slice(EXECUTION.length), () => {
+          server.sendResourceUpdated({ uri }).catch(() => {});
+        });
+        subscriptions.set(uri, unsubscribe);
+      }
+      return {};
+    }),
+  );
+  server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+    subscriptions.get(request.params.uri)?.();
+    subscriptions.delete(request.params.uri);
+    return {};
   });
 }
-

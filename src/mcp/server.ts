@@ -7,7 +7,7 @@ import { hasPermission } from '../tenancy/permissions.js';
 import type { TenantSession } from '../tenancy/session.js';
 import type { ToolGroup } from '../tenancy/tool-groups.js';
 import { fromZodError, toolError } from './errors.js';
-import { registerArtifactResources } from './resources.js';
+import { registerResources } from './resources.js';
 import { exposeIntegrationTools } from './integration-tools.js';
 import type { Tool } from './tool.js';
 import { progressReporter, setToolsCallHandler } from './tools-call-handler.js';
@@ -38,14 +38,18 @@ export function createMcpServer(session: TenantSession, services: Services, opti
   const enabled = (options.tools ?? ALL_TOOLS).filter((tool) => options.enabledToolGroups.has(tool.group));
   const byName = new Map(enabled.map((tool) => [tool.name, tool]));
   const visible = enabled.filter((tool) => hasPermission(session, tool.permission)).map(listing);
-  const servesArtifacts = options.enabledToolGroups.has('artifacts') && hasPermission(session, 'artifacts:read');
+  const resources = {
+    artifacts: options.enabledToolGroups.has('artifacts') && hasPermission(session, 'artifacts:read'),
+    workflows: options.enabledToolGroups.has('workflow') && hasPermission(session, 'workflow:read'),
+  };
+  const servesResources = resources.artifacts || resources.workflows;
 
   const server = new Server(
     { name: SERVER_NAME, title: 'agent-mesh', version: options.version },
     {
       capabilities: {
         tools: { listChanged: options.exposeIntegrationTools === true },
-        ...(servesArtifacts && { resources: { listChanged: false } }),
+        ...(servesResources && { resources: { listChanged: false, subscribe: resources.workflows } }),
       },
       instructions:
         'agent-mesh: a shared key-value store (kv_*), artifact storage (artifacts_*) and an event bus with rules and alerts (events_*) for this tenant. ' +
@@ -78,6 +82,6 @@ export function createMcpServer(session: TenantSession, services: Services, opti
     return result;
   });
 
-  if (servesArtifacts) registerArtifactResources(server, session, services);
+  if (servesResources) registerResources(server, session, services, resources);
   return server;
 }

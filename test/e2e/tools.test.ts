@@ -23,6 +23,7 @@ describe('every tool over stdio, as the default tenant', () => {
       'events_health_check', 'events_list_alerts', 'events_list_rules', 'events_query', 'events_send',
       'integration_connect', 'integration_delete', 'integration_disconnect', 'integration_list', 'integration_register', 'integration_test',
       'kv_delete', 'kv_get', 'kv_list', 'kv_set', 'mcp_list_tools', 'mcp_proxy',
+      'workflow_cancel', 'workflow_create', 'workflow_list', 'workflow_start', 'workflow_status',
     ]);
     for (const tool of tools) {
       expect(tool.inputSchema.type).toBe('object');
@@ -157,7 +158,7 @@ describe('every tool over stdio, as the default tenant', () => {
     await server.call('artifacts_put', { key: 'res/hello world.txt', content: 'hello' });
     await server.call('artifacts_put', { key: 'res/blob.bin', content_base64: Buffer.from([1, 2, 3]).toString('base64') });
     const { resourceTemplates } = await server.client.listResourceTemplates();
-    expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(['artifact://{key}']);
+    expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(['artifact://{key}', 'workflow://executions/{id}']);
     const { resources } = await server.client.listResources();
     const uris = resources.map((r) => r.uri);
     expect(uris).toContain('artifact://res/hello%20world.txt');

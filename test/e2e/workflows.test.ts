@@ -1,3 +1,4 @@
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startServer, structured, tempDataDir, writeConfig, type ServerHandle } from '../helpers/server-process.js';
 
@@ -102,6 +103,21 @@ describe('workflows over stdio', () => {
     });
     expect(structured(result as never).status).toBe('SUCCEEDED');
     expect(progress).toEqual(expect.arrayContaining(['StateEntered A', 'WaitStarted A', 'StateEntered B', 'WaitStarted B']));
+  });
+
+  it('serves executions as subscribable resources with an update per transition', async () => {
+    const run = structured(await server.call('workflow_start', { name: 'paced' }));
+    const uri = `workflow://executions/${run.execution_id}`;
+    const updates: string[] = [];
+    server.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
+    await server.client.subscribeResource({ uri });
+    for (let i = 0; i < 60 && JSON.parse(((await server.client.readResource({ uri })).contents[0] as { text: string }).text).status === 'RUNNING'; i++) await sleep(100);
+    const read = JSON.parse(((await server.client.readResource({ uri })).contents[0] as { text: string }).text);
+    expect(read).toMatchObject({ execution_id: run.execution_id, status: 'SUCCEEDED' });
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(updates)).toEqual(new Set([uri]));
+    await server.client.unsubscribeResource({ uri });
+    await expect(readonlyKv.client.readResource({ uri })).rejects.toThrow(/not_found/);
   });
 
   it('starts idempotently by execution name and refuses the same name with other input', async () => {

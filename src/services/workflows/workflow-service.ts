@@ -188,6 +188,16 @@ export class WorkflowService {
     };
   }
 
+  /**
+   * Calls `listener` after each checkpoint of a tenant's execution driven in this process (live status for
+   * resource subscriptions). Returns the unsubscribe function; not_found for another tenant's execution.
+   */
+  async watch(session: TenantSession, id: string, listener: () => void): Promise<() => void> {
+    requirePermission(session, 'workflow:read');
+    if (!(await this.store.getExecution(session, id))) throw notFound(`no execution "${id}"`);
+    return this.runner.watch(id, () => listener());
+  }
+
   async cancel(session: TenantSession, id: string) {
     requirePermission(session, 'workflow:write');
     await this.limiter.acquire(session, 'stepfunctions');
