@@ -67,6 +67,8 @@ export function renderApiDocs(tools: readonly Tool[] = ALL_TOOLS): string {
     '',
     'Artifacts are also MCP resources: `resources/templates/list` offers `artifact://{key}`, `resources/list`',
     'pages through the tenant\'s artifacts, and `resources/read` returns text or a base64 blob by content type.',
+    'Workflow executions are resources too, `workflow://executions/{id}` (their status as JSON), and can be',
+    'subscribed to: `notifications/resources/updated` follows each transition.',
     '',
     ...groups.flatMap((group) => [`## ${group}`, '', ...tools.filter((tool) => tool.group === group).map(renderTool)]),
   ].join('\n');

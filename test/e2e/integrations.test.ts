@@ -21,7 +21,7 @@ describe('integrations and the MCP proxy, end to end over stdio', () => {
   beforeAll(async () => {
     http = await startEverythingHttp();
     const config = writeConfig(data.dir, {
-      defaults: { rateLimits: { mcp: UNLIMITED } },
+      defaults: { rateLimits: { mcp: UNLIMITED, stepfunctions: UNLIMITED } },
       network: { allow: [`127.0.0.1:${http.port}`] },
       integrations: {
         stdioCommands: [
@@ -162,6 +162,18 @@ describe('integrations and the MCP proxy, end to end over stdio', () => {
     expect(Object.keys(tested.timings as object).sort()).toEqual(['connect_ms', 'list_tools_ms', 'ping_ms']);
     const after = (structured(await alpha.call('integration_list', {})).integrations as Record<string, unknown>[]).find((i) => i.name === 'everything-http');
     expect(after).toMatchObject({ last_error: null, last_latency_ms: expect.any(Number), last_health_check: expect.stringMatching(/^\d{4}-/) });
+  });
+
+  it('lets a workflow Task call an integration\'s tool (mcp:<integration>/<tool>)', async () => {
+    const definition = {
+      StartAt: 'Echo',
+      States: { Echo: { Type: 'Task', Resource: 'mcp:everything/echo', Parameters: { 'message.$': '$.text' }, End: true } },
+    };
+    expect((await alpha.call('workflow_create', { name: 'via-mcp', definition })).isError).toBeFalsy();
+    const run = structured(await alpha.call('workflow_start', { name: 'via-mcp', input: { text: 'from a workflow' }, wait_seconds: 20 }));
+    expect(run).toMatchObject({ status: 'SUCCEEDED', output: 'Echo: from a workflow' });
+    await alpha.call('workflow_create', { name: 'via-missing', definition: { StartAt: 'T', States: { T: { Type: 'Task', Resource: 'mcp:nowhere/echo', End: true } } } });
+    expect(structured(await alpha.call('workflow_start', { name: 'via-missing', wait_seconds: 20 }))).toMatchObject({ status: 'FAILED', error: 'agent-mesh.not_found' });
   });
 
   it('works with server-memory', async () => {
