@@ -10,7 +10,8 @@ import { fromZodError, toolError } from './errors.js';
 import { registerResources } from './resources.js';
 import { exposeIntegrationTools } from './integration-tools.js';
 import type { Tool } from './tool.js';
-import { progressReporter, setToolsCallHandler } from './tools-call-handler.js';
+import { progressReporter, setToolsCallHandler, startTask } from './tools-call-handler.js';
+import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/stores/in-memory.js';
 import { ALL_TOOLS } from './tools/index.js';
 
 export const SERVER_NAME = 'agent-mesh';
@@ -31,6 +32,7 @@ export const listing = (tool: Tool): ToolListing => ({
   inputSchema: tool.inputSchema,
   ...(tool.outputSchema && { outputSchema: tool.outputSchema }),
   ...(tool.annotations && { annotations: { title: tool.title, ...tool.annotations } }),
+  ...(tool.taskArgs && { execution: { taskSupport: 'optional' as const } }),
 });
 
 /** One MCP server per tenant session: it lists what the session may call and calls it as that session. */
@@ -44,10 +46,13 @@ export function createMcpServer(session: TenantSession, services: Services, opti
   };
   const servesResources = resources.artifacts || resources.workflows;
 
+  const offersTasks = enabled.some((tool) => tool.taskArgs && hasPermission(session, tool.permission));
   const server = new Server(
     { name: SERVER_NAME, title: 'agent-mesh', version: options.version },
     {
+      ...(offersTasks && { taskStore: new InMemoryTaskStore() }),
       capabilities: {
+        ...(offersTasks && { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } }),
         tools: { listChanged: options.exposeIntegrationTools === true },
         ...(servesResources && { resources: { listChanged: false, subscribe: resources.workflows } }),
       },
@@ -68,6 +73,11 @@ export function createMcpServer(session: TenantSession, services: Services, opti
     try {
       const parsed = tool.input.safeParse(rawArguments ?? {});
       if (!parsed.success) throw fromZodError(parsed.error);
+      if (request.params.task && tool.taskArgs && extra.taskStore) {
+        return await startTask(extra.taskStore, request.params.task.ttl, () =>
+          tool.invoke({ session, services, signal: new AbortController().signal }, tool.taskArgs!(parsed.data)).catch((error: unknown) => toolError(asMeshError(error))),
+        );
+      }
       const progress = progressReporter(request, extra);
       result = await tool.invoke({ session, services, signal: extra.signal, ...(progress && { progress }) }, parsed.data);
     } catch (error) {

@@ -32,6 +32,11 @@ interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
   call(context: ToolContext, args: z.output<I>): Promise<z.input<O>>;
   /** The text block for clients that read only text; default: the result as JSON, or a note when it is large. */
   text?(result: z.input<O>): string;
+  /**
+   * Offered as a task (MCP tasks, experimental): a task-aware client may call it task-augmented and poll.
+   * The arguments the task runs with (e.g. a longer wait).
+   */
+  asTask?(args: z.output<I>): z.output<I>;
 }
 
 /** A tool whose result is someone else's (an upstream's), passed through as is: it declares no outputSchema. */
@@ -58,6 +63,8 @@ export interface Tool {
   input: z.ZodObject;
   /** Runs the tool on parsed arguments; errors are thrown as MeshError. */
   invoke(context: ToolContext, args: unknown): Promise<CallToolResult>;
+  /** Set for tools offered as tasks: the arguments a task-augmented call runs with. */
+  taskArgs?: (args: unknown) => unknown;
 }
 
 /**
@@ -90,6 +97,7 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: T
     ...describe(spec),
     outputSchema: { $schema, type: 'object', anyOf: [success, error] },
     result: { schema: successSchema },
+    ...(spec.asTask && { taskArgs: (args: unknown) => spec.asTask!(args as z.output<I>) }),
     invoke: async (context, args) => {
       const structured = (await spec.call(context, args as z.output<I>)) as Record<string, unknown>;
       return { content: [{ type: 'text', text: text(structured) }], structuredContent: structured };

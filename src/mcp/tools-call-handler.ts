@@ -56,3 +56,19 @@ export function progressReporter(request: CallToolRequest, extra: ToolsCallExtra
       .catch(() => {});
   };
 }
+
+type RequestTaskStore = NonNullable<ToolsCallExtra['taskStore']>;
+
+/**
+ * A task-augmented call (MCP tasks, experimental): answers at once with the task, runs the tool in the
+ * background and stores its result for tasks/result. The caller's request ends here, so the work gets a
+ * signal of its own.
+ */
+export async function startTask(store: RequestTaskStore, ttl: number | undefined, run: () => Promise<CallToolResult>): Promise<CallToolResult> {
+  const task = await store.createTask({ ...(ttl !== undefined && { ttl }), pollInterval: 500 });
+  void run().then(
+    (result) => store.storeTaskResult(task.taskId, result.isError ? 'failed' : 'completed', result).catch(() => {}),
+    () => store.updateTaskStatus(task.taskId, 'failed', 'the tool failed').catch(() => {}),
+  );
+  return { task } as unknown as CallToolResult;
+}

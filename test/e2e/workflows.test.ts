@@ -1,4 +1,4 @@
-import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, CreateTaskResultSchema, GetTaskResultSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startServer, structured, tempDataDir, writeConfig, type ServerHandle } from '../helpers/server-process.js';
 
@@ -118,6 +118,25 @@ describe('workflows over stdio', () => {
     expect(new Set(updates)).toEqual(new Set([uri]));
     await server.client.unsubscribeResource({ uri });
     await expect(readonlyKv.client.readResource({ uri })).rejects.toThrow(/not_found/);
+  });
+
+  it('offers workflow_start as a task that task-aware clients can poll', async () => {
+    const listed = (await server.client.listTools()).tools.find((t) => t.name === 'workflow_start');
+    expect(listed?.execution).toEqual({ taskSupport: 'optional' });
+    expect(server.client.getServerCapabilities()?.tasks?.requests?.tools?.call).toBeDefined();
+    const created = await server.client.request(
+      { method: 'tools/call', params: { name: 'workflow_start', arguments: { name: 'paced' }, task: { ttl: 60_000 } } },
+      CreateTaskResultSchema,
+    );
+    expect(created.task.status).toBe('working');
+    let task = created.task;
+    for (let i = 0; i < 100 && task.status === 'working'; i++) {
+      await sleep(100);
+      task = await server.client.request({ method: 'tasks/get', params: { taskId: created.task.taskId } }, GetTaskResultSchema);
+    }
+    expect(task.status).toBe('completed');
+    const result = await server.client.request({ method: 'tasks/result', params: { taskId: created.task.taskId } }, CallToolResultSchema);
+    expect(result.structuredContent).toMatchObject({ workflow: 'paced', status: 'SUCCEEDED' });
   });
 
   it('starts idempotently by execution name and refuses the same name with other input', async () => {

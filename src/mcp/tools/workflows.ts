@@ -60,6 +60,8 @@ export const workflowStart = defineTool({
   call: ({ session, services, progress }, args) =>
     services.workflows.start(session, args, progress && ((count, message) => progress(count, undefined, message))),
   text: (result) => `execution ${result.execution_id} (${result.execution_name}): ${result.status}${result.error ? ` ${result.error}` : ''}`,
+  // As a task, the call follows the execution to its end (or the longest wait) while the client polls.
+  asTask: (args) => ({ ...args, wait_seconds: args.wait_seconds ?? 300 }),
 });
 
 export const workflowStatus = defineTool({
