@@ -1,18 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer, structured, tempDataDir, writeConfig, type ServerHandle } from '../helpers/server-process.js';
+import { executionEnd } from '../helpers/workflows.js';
 
 const UNLIMITED = { capacity: 1_000_000, refillPerSecond: 1_000_000 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-type Execution = { execution_id: string; status: string; output?: unknown; stopped_at: string | null; history?: { type: string; state?: string }[] };
 
-async function finished(server: ServerHandle, id: string, timeoutMs = 20_000): Promise<Execution> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = structured(await server.call('workflow_status', { execution_id: id })) as unknown as Execution;
-    if (status.status !== 'RUNNING' || Date.now() > deadline) return status;
-    await sleep(100);
-  }
-}
 
 describe('durable workflows across kill -9 and several processes', () => {
   const data = tempDataDir();
@@ -39,7 +31,7 @@ describe('durable workflows across kill -9 and several processes', () => {
     await server.close().catch(() => {});
     server = await startServer(env);
     try {
-      const done = await finished(server, run.execution_id as string);
+      const done = await executionEnd(server, run.execution_id as string);
       expect(done.status).toBe('SUCCEEDED');
       const endedAfter = Date.parse(done.stopped_at!) - started;
       expect(endedAfter).toBeGreaterThanOrEqual(3000); // the deadline held…
@@ -72,7 +64,7 @@ describe('durable workflows across kill -9 and several processes', () => {
     await server.close().catch(() => {});
     server = await startServer(env);
     try {
-      const done = await finished(server, run.execution_id as string);
+      const done = await executionEnd(server, run.execution_id as string);
       expect(done).toMatchObject({ status: 'SUCCEEDED', output: { out: 'child done' } });
       const history = structured(await server.call('workflow_status', { execution_id: run.execution_id })).history as { type: string }[];
       expect(history.filter((e) => e.type === 'TaskScheduled').length).toBeGreaterThanOrEqual(1);
@@ -107,7 +99,7 @@ describe('durable workflows across kill -9 and several processes', () => {
       });
       const runs = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).call('workflow_start', { name: 'increment' })));
       const ids = runs.map((run) => structured(run).execution_id as string);
-      const results = await Promise.all(ids.map((id) => finished(a, id)));
+      const results = await Promise.all(ids.map((id) => executionEnd(a, id)));
       expect(results.every((r) => r.status === 'SUCCEEDED')).toBe(true);
       expect(structured(await b.call('kv_get', { key: 'counter' })).value).toBe(12);
       for (const id of ids) {

@@ -1,35 +1,12 @@
 import { CallToolResultSchema, CreateTaskResultSchema, GetTaskResultSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startServer, structured, tempDataDir, writeConfig, type ServerHandle } from '../helpers/server-process.js';
+import { executionEnd, type Execution } from '../helpers/workflows.js';
 
 const UNLIMITED = { capacity: 1_000_000, refillPerSecond: 1_000_000 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-type Execution = { execution_id: string; status: string; output?: unknown; error?: string; cause?: string; history?: { type: string; state?: string; at: string }[] };
 
-const counterFlow = {
-  Comment: 'increments a KV counter with compare-and-set, retrying on conflict',
-  StartAt: 'Read',
-  States: {
-    Read: { Type: 'Task', Resource: 'agent-mesh:kv_get', Parameters: { key: 'counter' }, ResultSelector: { 'value.$': '$.value', 'version.$': '$.version' }, ResultPath: '$.current', Next: 'Write' },
-    Write: {
-      Type: 'Task',
-      Resource: 'agent-mesh:kv_set',
-      Parameters: { key: 'counter', 'value.$': 'States.MathAdd($.current.value, 1)', 'if_version.$': '$.current.version' },
-      Retry: [{ ErrorEquals: ['agent-mesh.conflict'], IntervalSeconds: 1, MaxAttempts: 0 }],
-      Catch: [{ ErrorEquals: ['agent-mesh.conflict'], Next: 'Read' }],
-      End: true,
-    },
-  },
-};
 
-async function waitFor(server: ServerHandle, id: string, timeoutMs = 20_000): Promise<Execution> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = structured(await server.call('workflow_status', { execution_id: id })) as unknown as Execution;
-    if (status.status !== 'RUNNING' || Date.now() > deadline) return status;
-    await sleep(100);
-  }
-}
 
 describe('workflows over stdio', () => {
   const data = tempDataDir();
@@ -184,7 +161,7 @@ describe('workflows over stdio', () => {
     await server.call('workflow_create', { name: 'versioned', definition: { StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 1, Next: 'P' }, P: { Type: 'Pass', Result: 'v1', End: true } } } });
     const run = structured(await server.call('workflow_start', { name: 'versioned' }));
     expect(structured(await server.call('workflow_create', { name: 'versioned', definition: { StartAt: 'P', States: { P: { Type: 'Pass', Result: 'v2', End: true } } } })).version).toBe(2);
-    expect((await waitFor(server, run.execution_id as string)).output).toBe('v1');
+    expect((await executionEnd(server, run.execution_id as string)).output).toBe('v1');
     const second = structured(await server.call('workflow_start', { name: 'versioned', wait_seconds: 10 }));
     expect(second).toMatchObject({ version: 2, output: 'v2' });
   });
