@@ -78,8 +78,13 @@ export function createMcpServer(session: TenantSession, services: Services, opti
           tool.invoke({ session, services, signal: new AbortController().signal }, tool.taskArgs!(parsed.data)).catch((error: unknown) => toolError(asMeshError(error))),
         );
       }
-      const progress = progressReporter(request, extra);
+      const report = progressReporter(request, extra);
+      let reported = false;
+      const progress = report && ((value: number, total?: number, message?: string) => ((reported = true), report(value, total, message)));
       result = await tool.invoke({ session, services, signal: extra.signal, ...(progress && { progress }) }, parsed.data);
+      // The SDK client handles a notification a microtask after a response that came in the same read, and
+      // drops progress for a finished request: give the last progress a moment to arrive on its own.
+      if (reported) await new Promise((resolve) => setTimeout(resolve, 10));
     } catch (error) {
       const meshError = asMeshError(error);
       if (meshError.code === 'internal') options.logger.error({ err: error, tool: tool.name }, 'tool failed');

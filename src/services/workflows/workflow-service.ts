@@ -144,8 +144,6 @@ export class WorkflowService {
       }
       if (latest.status !== 'RUNNING') finish();
     });
-    // Let the last progress notifications leave before the result: clients drop progress that arrives after it.
-    if (progress) await new Promise((resolve) => setTimeout(resolve, 10));
     return this.describe(latest, false);
   }
 
