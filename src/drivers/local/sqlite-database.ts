@@ -48,9 +48,11 @@ const MIGRATIONS: readonly string[] = [
      created_ms INTEGER NOT NULL, PRIMARY KEY (tenant, name, version)) WITHOUT ROWID;
    CREATE TABLE executions (
      id TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, workflow TEXT NOT NULL, version INTEGER NOT NULL,
-     status TEXT NOT NULL, snapshot TEXT NOT NULL, current_state TEXT, output TEXT, error TEXT, cause TEXT,
-     started_ms INTEGER NOT NULL, stopped_ms INTEGER, abort_requested INTEGER NOT NULL DEFAULT 0,
-     lease_owner TEXT, lease_until_ms INTEGER NOT NULL DEFAULT 0, history_seq INTEGER NOT NULL DEFAULT 0);
+     status TEXT NOT NULL, output TEXT, error TEXT, cause TEXT, started_ms INTEGER NOT NULL, stopped_ms INTEGER,
+     abort_requested INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_until_ms INTEGER NOT NULL DEFAULT 0);
+   -- Written at every transition: kept narrow and apart from the indexed executions row.
+   CREATE TABLE execution_checkpoints (
+     id TEXT PRIMARY KEY, snapshot TEXT NOT NULL, current_state TEXT, history_seq INTEGER NOT NULL) WITHOUT ROWID;
    CREATE UNIQUE INDEX executions_by_name ON executions (tenant, workflow, name);
    CREATE INDEX executions_by_start ON executions (tenant, started_ms, id);
    CREATE INDEX executions_running ON executions (status, lease_until_ms);

@@ -4,6 +4,8 @@ import type { TenantSession } from '../../tenancy/session.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { tenantPartition } from './tenant-partition.js';
 
+const SELECT_EXECUTION = `SELECT e.*, c.snapshot, c.current_state FROM executions e JOIN execution_checkpoints c ON c.id = e.id`;
+
 interface ExecutionRow {
   id: string;
   tenant: string;
@@ -67,30 +69,36 @@ export class SqliteWorkflowStore implements WorkflowStore {
       workflows: db.prepare<[string], Parameters<typeof toWorkflow>[0]>(
         `SELECT w.* FROM workflows w WHERE w.tenant = ? AND w.version = (SELECT MAX(version) FROM workflows v WHERE v.tenant = w.tenant AND v.name = w.name) ORDER BY w.name`,
       ),
-      byName: db.prepare<[string, string, string], ExecutionRow>('SELECT * FROM executions WHERE tenant = ? AND workflow = ? AND name = ?'),
-      byId: db.prepare<[string, string], ExecutionRow>('SELECT * FROM executions WHERE tenant = ? AND id = ?'),
+      byName: db.prepare<[string, string, string], ExecutionRow>(`${SELECT_EXECUTION} WHERE e.tenant = ? AND e.workflow = ? AND e.name = ?`),
+      byId: db.prepare<[string, string], ExecutionRow>(`${SELECT_EXECUTION} WHERE e.tenant = ? AND e.id = ?`),
       running: db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM executions WHERE tenant = ? AND status = 'RUNNING'`),
       insertExecution: db.prepare(
-        `INSERT INTO executions (id, tenant, name, workflow, version, status, snapshot, current_state, started_ms)
-         VALUES (@id, @tenant, @name, @workflow, @version, @status, @snapshot, @currentState, @startedAt)`,
+        `INSERT INTO executions (id, tenant, name, workflow, version, status, started_ms)
+         VALUES (@id, @tenant, @name, @workflow, @version, @status, @startedAt)`,
       ),
-      nextSeq: db.prepare<[string], { history_seq: number }>('SELECT history_seq FROM executions WHERE id = ?'),
-      setSeq: db.prepare('UPDATE executions SET history_seq = ? WHERE id = ?'),
+      insertCheckpoint: db.prepare('INSERT INTO execution_checkpoints (id, snapshot, current_state, history_seq) VALUES (?, ?, ?, ?)'),
       insertHistory: db.prepare('INSERT INTO execution_history (execution_id, seq, at_ms, type, state, detail) VALUES (?, ?, ?, ?, ?, ?)'),
       history: db.prepare<[string, number], { seq: number; at_ms: number; type: string; state: string | null; detail: string | null }>(
         'SELECT seq, at_ms, type, state, detail FROM execution_history WHERE execution_id = ? AND seq > ? ORDER BY seq',
       ),
       requestAbort: db.prepare(`UPDATE executions SET abort_requested = 1 WHERE tenant = ? AND id = ? AND status = 'RUNNING'`),
       claimable: db.prepare<[number, number], ExecutionRow>(
-        `SELECT * FROM executions WHERE status = 'RUNNING' AND lease_until_ms <= ? ORDER BY started_ms LIMIT ?`,
+        `${SELECT_EXECUTION} WHERE e.status = 'RUNNING' AND e.lease_until_ms <= ? ORDER BY e.started_ms LIMIT ?`,
       ),
-      leased: db.prepare<[], ExecutionRow>(`SELECT * FROM executions WHERE status = 'RUNNING' AND lease_owner IS NOT NULL`),
+      leased: db.prepare<[], { id: string; lease_owner: string; lease_until_ms: number }>(
+        `SELECT id, lease_owner, lease_until_ms FROM executions WHERE status = 'RUNNING' AND lease_owner IS NOT NULL`,
+      ),
       lease: db.prepare('UPDATE executions SET lease_owner = ?, lease_until_ms = ? WHERE id = ?'),
       renew: db.prepare(`UPDATE executions SET lease_until_ms = ? WHERE id = ? AND lease_owner = ? AND status = 'RUNNING'`),
       release: db.prepare('UPDATE executions SET lease_owner = NULL, lease_until_ms = 0 WHERE id = ? AND lease_owner = ?'),
-      update: db.prepare(
-        `UPDATE executions SET status = @status, snapshot = @snapshot, current_state = @currentState, output = @output, error = @error,
-           cause = @cause, stopped_ms = @stoppedAt WHERE id = @id AND lease_owner = @owner`,
+      // The fencing check and the history numbers in one statement: only the lease holder's checkpoint lands.
+      checkpoint: db.prepare<[Record<string, unknown>], { history_seq: number }>(
+        `UPDATE execution_checkpoints SET snapshot = @snapshot, current_state = @currentState, history_seq = history_seq + @events
+         WHERE id = @id AND EXISTS (SELECT 1 FROM executions WHERE id = @id AND lease_owner = @owner)
+         RETURNING history_seq`,
+      ),
+      finish: db.prepare(
+        `UPDATE executions SET status = @status, output = @output, error = @error, cause = @cause, stopped_ms = @stoppedAt WHERE id = @id`,
       ),
     };
 
@@ -108,14 +116,15 @@ export class SqliteWorkflowStore implements WorkflowStore {
         throw quotaExceeded('maxConcurrentExecutions', max, `tenant has ${running} running executions, the limit maxConcurrentExecutions is ${max}`);
       }
       this.sql.insertExecution.run({ ...execution, tenant });
-      this.appendHistory(execution.id, history);
+      this.sql.insertCheckpoint.run(execution.id, execution.snapshot, execution.currentState, history.length);
+      this.appendHistory(execution.id, 0, history);
       return { execution, created: true };
     });
 
     this.claimTx = db.transaction((owner: string, now: number, until: number, limit: number, isOwnerAlive: (owner: string) => boolean) => {
       // A lease whose holder is known to be dead (a killed process on this machine) is free at once.
       for (const row of this.sql.leased.all()) {
-        if (row.lease_owner !== owner && row.lease_until_ms > now && !isOwnerAlive(row.lease_owner!)) this.sql.lease.run(null, 0, row.id);
+        if (row.lease_owner !== owner && row.lease_until_ms > now && !isOwnerAlive(row.lease_owner)) this.sql.lease.run(null, 0, row.id);
       }
       const rows = this.sql.claimable.all(now, limit);
       for (const row of rows) this.sql.lease.run(owner, until, row.id);
@@ -123,30 +132,27 @@ export class SqliteWorkflowStore implements WorkflowStore {
     });
 
     this.checkpointTx = db.transaction((owner: string, execution: ExecutionRecord, history: Omit<HistoryEvent, 'seq'>[]) => {
-      const changed = this.sql.update.run({
+      const updated = this.sql.checkpoint.get({
         id: execution.id,
         owner,
-        status: execution.status,
         snapshot: execution.snapshot,
         currentState: execution.currentState,
-        output: execution.output,
-        error: execution.error,
-        cause: execution.cause,
-        stoppedAt: execution.stoppedAt,
-      }).changes;
-      if (changed === 0) return false;
-      this.appendHistory(execution.id, history);
+        events: history.length,
+      });
+      if (!updated) return false;
+      this.appendHistory(execution.id, updated.history_seq - history.length, history);
+      if (execution.status !== 'RUNNING') {
+        this.sql.finish.run({ id: execution.id, status: execution.status, output: execution.output, error: execution.error, cause: execution.cause, stoppedAt: execution.stoppedAt });
+      }
       return true;
     });
   }
 
-  private appendHistory(id: string, history: Omit<HistoryEvent, 'seq'>[]): void {
-    if (history.length === 0) return;
-    let seq = this.sql.nextSeq.get(id)?.history_seq ?? 0;
+  private appendHistory(id: string, lastSeq: number, history: Omit<HistoryEvent, 'seq'>[]): void {
+    let seq = lastSeq;
     for (const event of history) {
       this.sql.insertHistory.run(id, ++seq, event.at, event.type, event.state, event.detail ? JSON.stringify(event.detail) : null);
     }
-    this.sql.setSeq.run(seq, id);
   }
 
   async putWorkflow(session: TenantSession, name: string, definition: string, description: string, now: number): Promise<number> {
@@ -173,14 +179,14 @@ export class SqliteWorkflowStore implements WorkflowStore {
   }
 
   async listExecutions(session: TenantSession, query: ExecutionQuery): Promise<ExecutionRecord[]> {
-    const where = ['tenant = ?'];
+    const where = ['e.tenant = ?'];
     const params: (string | number)[] = [tenantPartition(session)];
-    if (query.workflow !== undefined) where.push('workflow = ?'), params.push(query.workflow);
-    if (query.status !== undefined) where.push('status = ?'), params.push(query.status);
-    if (query.before) where.push('(started_ms, id) < (?, ?)'), params.push(query.before.startedAt, query.before.id);
+    if (query.workflow !== undefined) where.push('e.workflow = ?'), params.push(query.workflow);
+    if (query.status !== undefined) where.push('e.status = ?'), params.push(query.status);
+    if (query.before) where.push('(e.started_ms, e.id) < (?, ?)'), params.push(query.before.startedAt, query.before.id);
     params.push(query.limit);
     return this.db
-      .prepare<unknown[], ExecutionRow>(`SELECT * FROM executions WHERE ${where.join(' AND ')} ORDER BY started_ms DESC, id DESC LIMIT ?`)
+      .prepare<unknown[], ExecutionRow>(`${SELECT_EXECUTION} WHERE ${where.join(' AND ')} ORDER BY e.started_ms DESC, e.id DESC LIMIT ?`)
       .all(...params)
       .map(toExecution);
   }
