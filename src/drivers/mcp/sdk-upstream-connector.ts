@@ -8,7 +8,6 @@ import {
   ErrorCode,
   ListToolsResultSchema,
   McpError,
-  ResultSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
   type JSONRPCMessage,
@@ -62,17 +61,24 @@ const PROTOCOL_HEADERS = new Set([
 ]);
 
 /**
- * A tools/call result schema that checks only the shape the mesh relies on and keeps everything else as the
+ * Checks only the shape of a tools/call result that the mesh relies on, by hand (the proxy's hot path), and keeps everything else as the
  * upstream sent it: unknown fields of the result and of every content block, content types newer than this SDK,
  * `_meta`. (The SDK's CallToolResultSchema parses content blocks with strict-shaped objects, which drops unknown
  * fields and rejects unknown block types.) structuredContent is not checked against the tool's outputSchema:
  * that is between the upstream and the agent that reads it.
  */
-const PassThroughCallToolResultSchema = ResultSchema.extend({
-  content: z.array(z.looseObject({ type: z.string() })).default([]),
-  structuredContent: z.record(z.string(), z.unknown()).optional(),
-  isError: z.boolean().optional(),
-});
+function asToolResult(raw: unknown): CallToolResult | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const result = raw as Record<string, unknown>;
+  const content = result.content ?? [];
+  if (!Array.isArray(content) || !content.every((block) => typeof block === 'object' && block !== null && typeof (block as { type?: unknown }).type === 'string')) {
+    return undefined;
+  }
+  const structured = result.structuredContent;
+  if (structured !== undefined && (typeof structured !== 'object' || structured === null || Array.isArray(structured))) return undefined;
+  if (result.isError !== undefined && typeof result.isError !== 'boolean') return undefined;
+  return (result.content === undefined ? { ...result, content } : result) as CallToolResult;
+}
 
 /** Why nothing could be done: thrown before a request reached the upstream, so trying again is safe. */
 const unavailable = (message: string): MeshError => new MeshError('unavailable', message, {}, { retryable: true });
@@ -477,9 +483,9 @@ class SdkUpstreamSession implements UpstreamSession {
           reject(error);
         });
       });
-      const parsed = PassThroughCallToolResultSchema.safeParse(raw);
-      if (!parsed.success) throw new MeshError('unavailable', 'the upstream answered tools/call with something that is not a tool result');
-      return parsed.data as CallToolResult;
+      const result = asToolResult(raw);
+      if (!result) throw new MeshError('unavailable', 'the upstream answered tools/call with something that is not a tool result');
+      return result;
     } catch (error) {
       throw this.meshError(error, 'tools/call', options.timeoutMs, false);
     } finally {
