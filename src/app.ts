@@ -28,12 +28,15 @@ import { VERSION } from './version.js';
 import { toolInvoker } from './mcp/tool-invoker.js';
 import { ALL_TOOLS } from './mcp/tools/index.js';
 import type { ExecutionRecord } from './ports/workflow-store.js';
+import type { ApiKeyStore } from './ports/api-key-store.js';
 import { MachineCache } from './services/workflows/machine-cache.js';
 import { WorkflowRunner } from './services/workflows/workflow-runner.js';
 import { WorkflowService } from './services/workflows/workflow-service.js';
 
 export interface App {
   services: Services;
+  /** Tenants and API keys, for the HTTP auth layer and the admin CLI. */
+  apiKeys: ApiKeyStore;
   close(): Promise<void>;
 }
 
@@ -157,6 +160,7 @@ export function createApp(config: Config, logger: Logger): App {
 
   return {
     services,
+    apiKeys: backend.apiKeys,
     async close() {
       clearInterval(pruneTimer);
       await runner.stop();

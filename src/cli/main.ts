@@ -2,6 +2,8 @@
 import { ConfigError, loadConfig } from '../config/config.js';
 import { createLogger } from '../logging.js';
 import { VERSION } from '../version.js';
+import { ADMIN_USAGE, runAdmin } from './admin.js';
+import { SERVE_USAGE, runServe } from './serve.js';
 import { runStdio } from './stdio.js';
 
 const USAGE = `agent-mesh ${VERSION} — a governed MCP mesh for AI agents
@@ -9,6 +11,8 @@ const USAGE = `agent-mesh ${VERSION} — a governed MCP mesh for AI agents
 Usage:
   agent-mesh            serve MCP on stdio (for Claude Desktop and other MCP clients)
   agent-mesh stdio      the same
+  ${SERVE_USAGE}
+  ${ADMIN_USAGE.split('\n').join('\n  ')}
   agent-mesh --version
   agent-mesh --help
 
@@ -30,7 +34,7 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(VERSION + '\n');
     return;
   }
-  if (command !== 'stdio') {
+  if (!['stdio', 'serve', 'tenants', 'keys'].includes(command)) {
     process.stderr.write(`agent-mesh: unknown command "${command}"\n\n${USAGE}\n`);
     process.exit(2);
   }
@@ -38,10 +42,16 @@ async function main(argv: string[]): Promise<void> {
   const logger = createLogger(config.logLevel);
   process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
+  if (command === 'serve') return runServe(argv.slice(1), config, logger);
+  if (command === 'tenants' || command === 'keys') return runAdmin(command, argv.slice(1), config, logger);
   await runStdio(config, logger);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  if (typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`agent-mesh: ${(error as Error).message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
   if (error instanceof ConfigError) {
     process.stderr.write(`agent-mesh: configuration error: ${error.message}\n`);
     process.exit(78);

@@ -23,7 +23,9 @@ const layer = (path: string): string => path.split('/')[0]!;
 const ALLOWED: Record<string, string[]> = {
   engine: ['engine'],
   limits: ['limits', 'errors.ts', 'ports', 'tenancy'],
-  tenancy: ['tenancy', 'config', 'limits', 'errors.ts'],
+  // The auth layer reads API keys through their port.
+  tenancy: ['tenancy', 'config', 'limits', 'errors.ts', 'ports'],
+  http: ['http', 'logging.ts', 'tenancy'],
   config: ['config', 'limits', 'tenancy', 'net', 'secrets'],
   ports: ['ports', 'tenancy', 'limits'],
   drivers: ['drivers', 'ports', 'tenancy', 'limits', 'errors.ts', 'logging.ts', 'net'],
@@ -62,6 +64,7 @@ describe('architecture', () => {
 
   it('nothing in src writes to stdout, which belongs to the stdio protocol', () => {
     const writers = imports.filter(({ text }) => /process\.stdout\.write|console\.log\(/.test(text)).map(({ file }) => file);
-    expect(writers).toEqual([]);
+    // The admin commands (tenants, keys) are not stdio servers: their output is for the shell.
+    expect(writers).toEqual(['cli/admin.ts']);
   });
 });

@@ -4,6 +4,7 @@ import type { ArtifactStore } from '../../ports/artifact-store.js';
 import type { EventStore } from '../../ports/event-store.js';
 import type { IntegrationStore } from '../../ports/integration-store.js';
 import type { WorkflowStore } from '../../ports/workflow-store.js';
+import type { ApiKeyStore } from '../../ports/api-key-store.js';
 import type { KvStore } from '../../ports/kv-store.js';
 import type { RateLimitStore } from '../../ports/rate-limit-store.js';
 import { FileArtifactStore } from './file-artifact-store.js';
@@ -11,6 +12,7 @@ import { MemoryRateLimitStore } from './memory-rate-limit-store.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 import { SqliteIntegrationStore } from './sqlite-integration-store.js';
 import { SqliteWorkflowStore } from './sqlite-workflow-store.js';
+import { SqliteApiKeyStore } from './sqlite-api-key-store.js';
 import { SqliteKvStore } from './sqlite-kv-store.js';
 import { checkpointInBackground, openDatabase } from './sqlite-database.js';
 
@@ -20,6 +22,7 @@ export interface Backend {
   events: EventStore;
   integrations: IntegrationStore;
   workflows: WorkflowStore;
+  apiKeys: ApiKeyStore;
   rateLimits: RateLimitStore;
   close(): Promise<void>;
 }
@@ -54,6 +57,7 @@ export function createLocalBackend(dataDir: string, logger: Logger): Backend {
     events,
     integrations: new SqliteIntegrationStore(db),
     workflows: new SqliteWorkflowStore(db),
+    apiKeys: new SqliteApiKeyStore(db),
     rateLimits,
     async close() {
       clearInterval(purge);

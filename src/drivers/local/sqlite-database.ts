@@ -59,6 +59,11 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE execution_history (
      execution_id TEXT NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL, type TEXT NOT NULL, state TEXT, detail TEXT,
      PRIMARY KEY (execution_id, seq)) WITHOUT ROWID;`,
+  `CREATE TABLE tenants (id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY, tenant TEXT NOT NULL, user_id TEXT NOT NULL, permissions TEXT NOT NULL, secret_hash TEXT NOT NULL,
+     created_ms INTEGER NOT NULL, revoked_ms INTEGER) WITHOUT ROWID;
+   CREATE INDEX api_keys_by_tenant ON api_keys (tenant);`,
 ];
 
 export const MIGRATION_COUNT = MIGRATIONS.length;

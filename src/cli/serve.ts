@@ -1,0 +1,67 @@
+import { parseArgs } from 'node:util';
+import { createApp } from '../app.js';
+import { ConfigError, type Config } from '../config/config.js';
+import { isLoopback } from '../http/request-guard.js';
+import { startHttpServer } from '../http/http-server.js';
+import type { Logger } from '../logging.js';
+import { createMcpServer } from '../mcp/server.js';
+import { sessionFromApiKey } from '../tenancy/auth/api-keys.js';
+import { sessionFromStdioEnvironment } from '../tenancy/auth/stdio-identity.js';
+import { VERSION } from '../version.js';
+
+export const SERVE_USAGE = `agent-mesh serve [--host 127.0.0.1] [--port 7878] [--auth apikey|none] [--stateless] [--allowed-hosts h:p,…]`;
+
+/** Streamable HTTP at /mcp for many tenants at once; SIGTERM finishes in-flight calls before exiting. */
+export async function runServe(argv: string[], config: Config, logger: Logger): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: process.env.AGENT_MESH_HTTP_PORT || '7878' },
+      auth: { type: 'string', default: 'apikey' },
+      stateless: { type: 'boolean', default: false },
+      'allowed-hosts': { type: 'string', default: '' },
+    },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: "${values.port}" is not a port number`);
+  if (values.auth !== 'apikey' && values.auth !== 'none') throw new ConfigError(`--auth: "${values.auth}" is not apikey or none`);
+  if (values.auth === 'none' && !isLoopback(values.host)) {
+    throw new ConfigError(`--auth none serves one tenant without credentials, so it binds only to loopback, not "${values.host}"`);
+  }
+
+  const app = createApp(config, logger);
+  const localSession = values.auth === 'none' ? sessionFromStdioEnvironment(config) : undefined;
+  const http = await startHttpServer({
+    host: values.host,
+    port,
+    stateless: values.stateless,
+    allowedHosts: values['allowed-hosts'].split(',').map((h) => h.trim()).filter(Boolean),
+    version: VERSION,
+    logger,
+    authenticate: async (req) => localSession ?? sessionFromApiKey(app.apiKeys, config, req.headers.authorization),
+    createServer: (session) =>
+      createMcpServer(session, app.services, {
+        version: VERSION,
+        enabledToolGroups: config.enabledToolGroups,
+        logger,
+        exposeIntegrationTools: config.integrations.exposeTools,
+      }),
+  });
+  logger.info({ url: http.url, auth: values.auth, stateless: values.stateless, dataDir: config.dataDir }, 'agent-mesh serving MCP over HTTP');
+  process.stderr.write(`agent-mesh ${VERSION} serving MCP at ${http.url} (auth: ${values.auth})\n`);
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'agent-mesh finishing in-flight calls and stopping');
+    await http.close();
+    await app.close();
+    logger.flush();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

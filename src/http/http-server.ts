@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Server as McpServer } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../logging.js';
+import type { TenantSession } from '../tenancy/session.js';
+import { allowedHostsFor, checkHostAndOrigin } from './request-guard.js';
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  /** Stateless: a fresh MCP server per request, for several instances behind a load balancer. */
+  stateless: boolean;
+  allowedHosts: readonly string[];
+  version: string;
+  logger: Logger;
+  /** The auth layer: a request into a tenant session, or throws to answer 401. */
+  authenticate(req: IncomingMessage): Promise<TenantSession>;
+  createServer(session: TenantSession): McpServer;
+}
+
+interface OpenSession {
+  transport: StreamableHTTPServerTransport;
+  server: McpServer;
+  tenantId: string;
+  userId: string;
+}
+
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Streamable HTTP at /mcp, /healthz, and the OAuth protected-resource metadata (RFC 9728). Every request is
+ * authenticated; a session belongs to the tenant and user that opened it, and a request for it with other
+ * credentials is refused as if the session did not exist.
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const sessions = new Map<string, OpenSession>();
+  let inFlight = 0;
+  let stopping = false;
+  let allowed = new Set<string>();
+  let base = '';
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const refused = checkHostAndOrigin(req, allowed);
+    if (refused) return json(res, 403, { error: 'forbidden', message: refused });
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return json(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok', version: options.version });
+    if (path === '/.well-known/oauth-protected-resource' || path === '/.well-known/oauth-protected-resource/mcp') {
+      return json(res, 200, { resource: `${base}/mcp`, authorization_servers: [], bearer_methods_supported: ['header'], resource_name: 'agent-mesh' });
+    }
+    if (path !== '/mcp') return json(res, 404, { error: 'not_found' });
+    if (stopping) return json(res, 503, { error: 'unavailable', message: 'the server is shutting down' });
+
+    let session: TenantSession;
+    try {
+      session = await options.authenticate(req);
+    } catch (error) {
+      const given = req.headers.authorization !== undefined;
+      res.setHeader(
+        'www-authenticate',
+        `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource"${given ? ', error="invalid_token"' : ''}`,
+      );
+      return json(res, 401, { error: 'unauthorized', message: (error as Error).message });
+    }
+
+    const body = req.method === 'POST' ? await readJson(req, res) : undefined;
+    if (body === INVALID) return;
+
+    if (options.stateless) {
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      const server = options.createServer(session);
+      res.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
+      await server.connect(transport);
+      return transport.handleRequest(req, res, body);
+    }
+
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId === 'string') {
+      const open = sessions.get(sessionId);
+      if (!open || open.tenantId !== session.tenantId || open.userId !== session.userId) {
+        return json(res, 404, { jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } });
+      }
+      return open.transport.handleRequest(req, res, body);
+    }
+    if (req.method !== 'POST' || !isInitializeRequest(body)) {
+      return json(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: no session; start with initialize' } });
+    }
+    const server = options.createServer(session);
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => void sessions.set(id, { transport, server, tenantId: session.tenantId, userId: session.userId }),
+      onsessionclosed: (id) => void sessions.delete(id),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+    };
+    await server.connect(transport);
+    return transport.handleRequest(req, res, body);
+  };
+
+  const http: HttpServer = createServer((req, res) => {
+    // A GET is a long-lived stream: it must not hold up a graceful shutdown.
+    const counted = req.method !== 'GET';
+    if (counted) inFlight++;
+    const done = () => {
+      if (counted) inFlight--;
+    };
+    res.once('close', done);
+    handle(req, res).catch((error: unknown) => {
+      options.logger.error({ err: error }, 'HTTP request failed');
+      if (!res.headersSent) json(res, 500, { error: 'internal' });
+      else res.end();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = http.address() as AddressInfo;
+  allowed = allowedHostsFor(options.host, port, options.allowedHosts);
+  const hostPart = options.host.includes(':') ? `[${options.host}]` : options.host;
+  base = `http://${hostPart === '0.0.0.0' ? '127.0.0.1' : hostPart}:${port}`;
+
+  return {
+    url: `${base}/mcp`,
+    async close() {
+      stopping = true;
+      http.close();
+      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      await Promise.all([...sessions.values()].map(async (open) => {
+        await open.transport.close().catch(() => {});
+        await open.server.close().catch(() => {});
+      }));
+      sessions.clear();
+      http.closeAllConnections();
+    },
+  };
+}
+
+const INVALID = Symbol('invalid');
+
+async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      json(res, 413, { jsonrpc: '2.0', id: null, error: { code: -32600, message: `Invalid Request: body larger than ${MAX_BODY_BYTES} bytes` } });
+      return INVALID;
+    }
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    json(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32700, message: `Parse error: ${(error as Error).message}` } });
+    return INVALID;
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}

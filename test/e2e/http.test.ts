@@ -1,0 +1,154 @@
+import { spawnSync } from 'node:child_process';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admin, httpClient, startHttpServerProcess, type HttpServerProcess } from '../helpers/http-server-process.js';
+import { SERVER_ENTRY, tempDataDir, writeConfig } from '../helpers/server-process.js';
+
+const call = async (client: Awaited<ReturnType<typeof httpClient>>, name: string, args: Record<string, unknown>) =>
+  (await client.callTool({ name, arguments: args })) as CallToolResult;
+const structured = (result: CallToolResult) => result.structuredContent as Record<string, unknown> & { error?: { code: string } };
+
+describe('agent-mesh serve: Streamable HTTP with API keys', () => {
+  const data = tempDataDir();
+  const env = { AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_CONFIG: writeConfig(data.dir, { defaults: { rateLimits: { stepfunctions: { capacity: 1000, refillPerSecond: 1000 } } } }) };
+  let server: HttpServerProcess;
+  let alphaKey: string;
+  let betaKey: string;
+
+  beforeAll(async () => {
+    admin(env, 'tenants', 'create', 'alpha');
+    admin(env, 'tenants', 'create', 'beta');
+    alphaKey = admin(env, 'keys', 'create', '--tenant', 'alpha', '--user', 'alice');
+    betaKey = admin(env, 'keys', 'create', '--tenant', 'beta', '--user', 'bob', '--permissions', 'kv:*');
+    server = await startHttpServerProcess(env);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    data.cleanup();
+  });
+
+  it('prints a key once and stores only its hash', () => {
+    expect(alphaKey).toMatch(/^amk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    const listed = admin(env, 'keys', 'list');
+    expect(listed).toContain('alpha\talice');
+    expect(listed).not.toContain(alphaKey.split('_')[2]!);
+    expect(() => admin(env, 'keys', 'create', '--tenant', 'nobody', '--user', 'x')).toThrow(/no tenant "nobody"/);
+  });
+
+  it('answers 401 with WWW-Authenticate without a key or with a bad one, and serves health and resource metadata', async () => {
+    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } } };
+    const post = (headers: Record<string, string>) =>
+      fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: JSON.stringify(initialize) });
+    const none = await post({});
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource"$/);
+    const bad = await post({ authorization: `Bearer ${alphaKey.slice(0, -4)}AAAA` });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
+    expect((await post({ authorization: 'Bearer nonsense' })).status).toBe(401);
+    const base = server.url.replace(/\/mcp$/, '');
+    expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ status: 'ok' });
+    expect(await (await fetch(`${base}/.well-known/oauth-protected-resource`)).json()).toMatchObject({ resource: server.url });
+  });
+
+  it('refuses a foreign Host or Origin (DNS rebinding)', async () => {
+    const url = new URL(server.url);
+    const raw = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        import('node:http').then(({ request }) => {
+          const req = request({ host: '127.0.0.1', port: url.port, path: '/healthz', headers }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        }, reject);
+      });
+    expect(await raw({ host: `evil.example:${url.port}` })).toBe(403);
+    expect(await raw({ host: `127.0.0.1:${url.port}`, origin: 'http://evil.example' })).toBe(403);
+    expect(await raw({ host: `localhost:${url.port}`, origin: `http://localhost:${url.port}` })).toBe(200);
+  });
+
+  it('keeps tenants apart and a session to the credentials that opened it', async () => {
+    const alpha = await httpClient(server.url, alphaKey);
+    const beta = await httpClient(server.url, betaKey);
+    try {
+      expect((await call(alpha, 'kv_set', { key: 'secret', value: 'alpha only' })).isError).toBeFalsy();
+      expect(structured(await call(beta, 'kv_get', { key: 'secret' })).error?.code).toBe('not_found');
+      expect(structured(await call(alpha, 'kv_get', { key: 'secret' })).value).toBe('alpha only');
+      // bob's key carries only kv permissions: the other tools are not listed.
+      expect((await beta.listTools()).tools.every((t) => t.name.startsWith('kv_'))).toBe(true);
+      // beta's key on alpha's session id: as if the session did not exist.
+      const sessionId = (alpha.transport as { sessionId?: string } | undefined)?.sessionId;
+      expect(sessionId).toBeTruthy();
+      const hijack = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${betaKey}`, 'mcp-session-id': sessionId! },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'kv_get', arguments: { key: 'secret' } } }),
+      });
+      expect(hijack.status).toBe(404);
+    } finally {
+      await Promise.all([alpha.close(), beta.close()]);
+    }
+  });
+
+  it('refuses a revoked key, also on a session it already opened', async () => {
+    const token = admin(env, 'keys', 'create', '--tenant', 'alpha', '--user', 'temp');
+    const client = await httpClient(server.url, token);
+    expect((await call(client, 'kv_list', {})).isError).toBeFalsy();
+    admin(env, 'keys', 'revoke', token.split('_')[1]!);
+    await expect(call(client, 'kv_list', {})).rejects.toThrow(/401|revoked|Unauthorized/i);
+    await expect(httpClient(server.url, token)).rejects.toThrow();
+    await client.close().catch(() => {});
+  });
+
+  it('finishes in-flight calls on SIGTERM, then exits', async () => {
+    const own = await startHttpServerProcess(env);
+    const client = await httpClient(own.url, alphaKey);
+    await call(client, 'workflow_create', { name: 'slow', definition: { StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 1, End: true } } } });
+    const pending = call(client, 'workflow_start', { name: 'slow', wait_seconds: 10 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    own.child.kill('SIGTERM');
+    const result = await pending;
+    expect(structured(result).status).toBe('SUCCEEDED');
+    expect(await own.exited).toBe(0);
+    await client.close().catch(() => {});
+  });
+});
+
+describe('agent-mesh serve modes', () => {
+  it('--auth none serves one tenant without credentials, only on loopback', async () => {
+    const data = tempDataDir();
+    const env = { AGENT_MESH_DATA_DIR: data.dir };
+    const refused = spawnSync(process.execPath, [SERVER_ENTRY, 'serve', '--auth', 'none', '--host', '0.0.0.0', '--port', '0'], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+    expect(refused.status).toBe(78);
+    expect(refused.stderr).toMatch(/--auth none .* only to loopback/);
+    const server = await startHttpServerProcess(env, ['--auth', 'none']);
+    try {
+      const client = await httpClient(server.url);
+      expect((await call(client, 'kv_set', { key: 'k', value: 1 })).isError).toBeFalsy();
+      await client.close();
+    } finally {
+      await server.stop();
+      data.cleanup();
+    }
+  });
+
+  it('--stateless answers without sessions, for instances behind a load balancer', async () => {
+    const data = tempDataDir();
+    const env = { AGENT_MESH_DATA_DIR: data.dir };
+    admin(env, 'tenants', 'create', 'solo');
+    const token = admin(env, 'keys', 'create', '--tenant', 'solo', '--user', 'u');
+    const [one, two] = await Promise.all([startHttpServerProcess(env, ['--stateless']), startHttpServerProcess(env, ['--stateless'])]);
+    try {
+      const a = await httpClient(one!.url, token);
+      const b = await httpClient(two!.url, token);
+      await call(a, 'kv_set', { key: 'shared', value: 'written via one' });
+      expect(structured(await call(b, 'kv_get', { key: 'shared' })).value).toBe('written via one');
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await Promise.all([one!.stop(), two!.stop()]);
+      data.cleanup();
+    }
+  });
+});
