@@ -54,7 +54,7 @@ export function createMcpServer(session: TenantSession, services: Services, opti
       capabilities: {
         ...(offersTasks && { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } }),
         tools: { listChanged: options.exposeIntegrationTools === true },
-        // logging/setLevel is answered by the SDK; tool failures are also sent as log messages.
+        // logging/setLevel is answered by the SDK (clients may set a level; errors already come back in results).
         logging: {},
         ...(servesResources && { resources: { listChanged: false, subscribe: resources.workflows } }),
       },
@@ -91,9 +91,6 @@ export function createMcpServer(session: TenantSession, services: Services, opti
       const meshError = asMeshError(error);
       if (meshError.code === 'internal') options.logger.error({ err: error, tool: tool.name }, 'tool failed');
       result = toolError(meshError);
-      server
-        .sendLoggingMessage({ level: meshError.code === 'internal' ? 'error' : 'warning', logger: tool.name, data: `${meshError.code}: ${meshError.message}` })
-        .catch(() => {});
     }
     if (options.logger.isLevelEnabled('debug')) {
       const outcome = result.isError ? (result.structuredContent as { error: { code: string } }).error.code : 'ok';
