@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MESH_ENTRY, UNLIMITED, positiveIntFromEnv, startChild, type Child } from './lib/stdio-child.js';
 import { fixed, medianBy, round3, summarize, type LatencySummary } from './lib/stats.js';
+import { runMain } from './lib/run-main.js';
 
 const SENDS = positiveIntFromEnv('BENCH_SENDS', 3000);
 const ROUNDS = positiveIntFromEnv('BENCH_ROUNDS', 3);
@@ -99,7 +100,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exitCode = 1;
-});
+runMain(main);

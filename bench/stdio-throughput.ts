@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MESH_ENTRY, UNLIMITED, positiveIntFromEnv, startChild, type Child } from './lib/stdio-child.js';
 import { fixed, medianBy, round3, summarize, type LatencySummary } from './lib/stats.js';
+import { runMain } from './lib/run-main.js';
 
 const CALLS = positiveIntFromEnv('BENCH_CALLS', 3000);
 const WARMUP = positiveIntFromEnv('BENCH_WARMUP', 300);
@@ -199,7 +200,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.stack ?? error.message : String(error));
-  process.exitCode = 1;
-});
+runMain(main);

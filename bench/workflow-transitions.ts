@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MESH_ENTRY, UNLIMITED, positiveIntFromEnv, startChild, type Child } from './lib/stdio-child.js';
 import { fixed, medianBy, round3 } from './lib/stats.js';
+import { runMain } from './lib/run-main.js';
 
 const ROUNDS = positiveIntFromEnv('BENCH_ROUNDS', 5);
 const LONG_CHAIN = 2_000;
@@ -65,7 +66,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exitCode = 1;
-});
+runMain(main);

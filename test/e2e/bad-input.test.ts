@@ -20,28 +20,11 @@ import Database from 'better-sqlite3';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVER_ENTRY, startServer, structured, lazyTempDir, writeConfig, type ServerHandle } from '../helpers/server-process.js';
+import { Rng } from '../helpers/random.js';
 
 const SEED = process.env.BAD_INPUT_SEED ? Number.parseInt(process.env.BAD_INPUT_SEED, 10) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 console.log(`[bad-input] seed=${SEED} (replay with BAD_INPUT_SEED=${SEED})`);
 
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(maxExclusive: number): number {
-    return Math.floor(this.next() * maxExclusive);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-}
 
 const HIGH_RATE_LIMITS = {
   dynamodb: { capacity: 1_000_000, refillPerSecond: 1_000_000 },

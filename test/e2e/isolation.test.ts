@@ -14,6 +14,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, structured, lazyTempDir, writeConfig, type ServerHandle, type Structured } from '../helpers/server-process.js';
+import { Rng } from '../helpers/random.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Seeded randomness
@@ -22,38 +23,6 @@ import { startServer, structured, lazyTempDir, writeConfig, type ServerHandle, t
 const SEED = process.env.ISOLATION_SEED ? Number.parseInt(process.env.ISOLATION_SEED, 10) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 console.log(`[isolation] seed=${SEED} (replay with ISOLATION_SEED=${SEED})`);
 
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** mulberry32 */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(maxExclusive: number): number {
-    return Math.floor(this.next() * maxExclusive);
-  }
-  range(min: number, maxInclusive: number): number {
-    return min + this.int(maxInclusive - min + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  shuffle<T>(items: T[]): T[] {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [items[i], items[j]] = [items[j]!, items[i]!];
-    }
-    return items;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // The key oracle (independent of src/)
