@@ -32,6 +32,7 @@ import type { ApiKeyStore } from './ports/api-key-store.js';
 import { MachineCache } from './services/workflows/machine-cache.js';
 import { WorkflowRunner } from './services/workflows/workflow-runner.js';
 import { WorkflowService } from './services/workflows/workflow-service.js';
+import { AuditService } from './services/audit/audit-service.js';
 
 export interface App {
   services: Services;
@@ -139,6 +140,7 @@ export function createApp(config: Config, logger: Logger): App {
     listeners,
     integrations,
     proxy: new ProxyService(backend.integrations, integrations, pool, limiter, config.integrations.callTimeoutMs),
+    audit: new AuditService(backend.audit, limiter, logger),
     workflows: new WorkflowService(workflowStore, machines, runner, limiter, (execution) => void announce(execution, 'ExecutionStarted')),
     limiter,
   };
@@ -150,8 +152,8 @@ export function createApp(config: Config, logger: Logger): App {
   dispatcher.start();
   const retentionMs = config.events.retentionDays * DAY_MS;
   const prune = () =>
-    backend.events.prune(Date.now() - retentionMs).then(
-      (removed) => removed > 0 && logger.info({ removed }, 'pruned events past retention'),
+    Promise.all([backend.events.prune(Date.now() - retentionMs), backend.audit.prune(Date.now() - retentionMs)]).then(
+      ([removed]) => removed > 0 && logger.info({ removed }, 'pruned events past retention'),
       (error: unknown) => logger.warn({ err: error }, 'pruning events failed'),
     );
   const pruneTimer = setInterval(prune, Math.min(3_600_000, Math.max(1_000, retentionMs / 10)));
@@ -164,6 +166,7 @@ export function createApp(config: Config, logger: Logger): App {
     async close() {
       clearInterval(pruneTimer);
       await runner.stop();
+      await services.audit.close();
       await dispatcher.stop();
       await pool.closeAll();
       await smtp?.close();

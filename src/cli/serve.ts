@@ -3,6 +3,7 @@ import { createApp } from '../app.js';
 import { ConfigError, type Config } from '../config/config.js';
 import { isLoopback } from '../http/request-guard.js';
 import { startHttpServer } from '../http/http-server.js';
+import { Metrics } from '../http/metrics.js';
 import type { Logger } from '../logging.js';
 import { createMcpServer } from '../mcp/server.js';
 import { sessionFromApiKey } from '../tenancy/auth/api-keys.js';
@@ -32,6 +33,8 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
   }
 
   const app = createApp(config, logger);
+  let metrics: Metrics | undefined;
+  app.services.limiter.onRejected((session, service) => metrics?.rateLimited(session.tenantId, service));
   const localSession = values.auth === 'none' ? sessionFromStdioEnvironment(config) : undefined;
   const http = await startHttpServer({
     host: values.host,
@@ -40,6 +43,11 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
     allowedHosts: values['allowed-hosts'].split(',').map((h) => h.trim()).filter(Boolean),
     version: VERSION,
     logger,
+    metrics: (openSessions) => {
+      metrics = new Metrics(openSessions);
+      const registry = metrics.registry;
+      return { contentType: registry.contentType, render: () => registry.metrics() };
+    },
     authenticate: async (req) => localSession ?? sessionFromApiKey(app.apiKeys, config, req.headers.authorization),
     createServer: (session) =>
       createMcpServer(session, app.services, {
@@ -47,6 +55,7 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
         enabledToolGroups: config.enabledToolGroups,
         logger,
         exposeIntegrationTools: config.integrations.exposeTools,
+        onToolCall: (session, tool, outcome, ms) => metrics?.toolCall(session.tenantId, tool, outcome, ms),
       }),
   });
   logger.info({ url: http.url, auth: values.auth, stateless: values.stateless, dataDir: config.dataDir }, 'agent-mesh serving MCP over HTTP');

@@ -16,6 +16,8 @@ export interface HttpServerOptions {
   allowedHosts: readonly string[];
   version: string;
   logger: Logger;
+  /** Prometheus text for GET /metrics, given the number of open sessions. */
+  metrics?(openSessions: () => number): { contentType: string; render(): Promise<string> };
   /** The auth layer: a request into a tenant session, or throws to answer 401. */
   authenticate(req: IncomingMessage): Promise<TenantSession>;
   createServer(session: TenantSession): McpServer;
@@ -42,6 +44,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
   let stopping = false;
   let allowed = new Set<string>();
   let base = '';
+  const metrics = options.metrics?.(() => sessions.size);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const refused = checkHostAndOrigin(req, allowed);
@@ -50,6 +53,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     if (path === '/healthz') return json(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok', version: options.version });
     if (path === '/.well-known/oauth-protected-resource' || path === '/.well-known/oauth-protected-resource/mcp') {
       return json(res, 200, { resource: `${base}/mcp`, authorization_servers: [], bearer_methods_supported: ['header'], resource_name: 'agent-mesh' });
+    }
+    if (path === '/metrics' && metrics) {
+      res.writeHead(200, { 'content-type': metrics.contentType }).end(await metrics.render());
+      return;
     }
     if (path !== '/mcp') return json(res, 404, { error: 'not_found' });
     if (stopping) return json(res, 503, { error: 'unavailable', message: 'the server is shutting down' });

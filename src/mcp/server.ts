@@ -23,6 +23,8 @@ export interface McpServerOptions {
   tools?: readonly Tool[];
   /** Also list connected integrations' tools as <integration>__<tool> (config integrations.exposeTools). */
   exposeIntegrationTools?: boolean;
+  /** Called after every tool call (metrics). */
+  onToolCall?: (session: TenantSession, tool: string, outcome: string, ms: number) => void;
 }
 
 export const listing = (tool: Tool): ToolListing => ({
@@ -92,9 +94,12 @@ export function createMcpServer(session: TenantSession, services: Services, opti
       if (meshError.code === 'internal') options.logger.error({ err: error, tool: tool.name }, 'tool failed');
       result = toolError(meshError);
     }
+    const ms = performance.now() - started;
+    const outcome = !result.isError ? 'ok' : ((result.structuredContent as { error?: { code?: string } } | undefined)?.error?.code ?? 'tool_error');
+    services.audit.record(session, tool.name, outcome, ms);
+    options.onToolCall?.(session, tool.name, outcome, ms);
     if (options.logger.isLevelEnabled('debug')) {
-      const outcome = result.isError ? (result.structuredContent as { error: { code: string } }).error.code : 'ok';
-      options.logger.debug({ tenant: session.tenantId, user: session.userId, tool: tool.name, outcome, ms: performance.now() - started }, 'tool call');
+      options.logger.debug({ tenant: session.tenantId, user: session.userId, tool: tool.name, outcome, ms }, 'tool call');
     }
     return result;
   });

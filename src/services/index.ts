@@ -1,5 +1,6 @@
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { ArtifactService } from './artifact-service.js';
+import type { AuditService } from './audit/audit-service.js';
 import type { AlertService } from './events/alert-service.js';
 import type { EventAnalyticsService } from './events/analytics-service.js';
 import type { EventService } from './events/event-service.js';
@@ -24,5 +25,6 @@ export interface Services {
   integrations: IntegrationService;
   proxy: ProxyService;
   workflows: WorkflowService;
+  audit: AuditService;
   limiter: RateLimiter;
 }

@@ -92,6 +92,17 @@ describe('agent-mesh serve: Streamable HTTP with API keys', () => {
     }
   });
 
+  it('serves Prometheus metrics for the calls it answered', async () => {
+    const client = await httpClient(server.url, alphaKey);
+    await call(client, 'kv_set', { key: 'metered', value: 1 });
+    await call(client, 'kv_get', { key: 'missing-key' });
+    await client.close();
+    const text = await (await fetch(server.url.replace(/\/mcp$/, '/metrics'))).text();
+    expect(text).toMatch(/agent_mesh_tool_calls_total\{tool="kv_set",outcome="ok",tenant="alpha"\} \d+/);
+    expect(text).toMatch(/agent_mesh_tool_calls_total\{tool="kv_get",outcome="not_found",tenant="alpha"\} 1/);
+    expect(text).toMatch(/agent_mesh_open_sessions \d+/);
+  });
+
   it('refuses a revoked key, also on a session it already opened', async () => {
     const token = admin(env, 'keys', 'create', '--tenant', 'alpha', '--user', 'temp');
     const client = await httpClient(server.url, token);

@@ -18,7 +18,7 @@ describe('every tool over stdio, as the default tenant', () => {
   it('lists every tool with input and output schemas', async () => {
     const { tools } = await server.client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
-      'artifacts_delete', 'artifacts_get', 'artifacts_list', 'artifacts_put',
+      'artifacts_delete', 'artifacts_get', 'artifacts_list', 'artifacts_put', 'audit_query',
       'events_analytics', 'events_create_alert', 'events_create_rule', 'events_delete_alert', 'events_delete_rule',
       'events_health_check', 'events_list_alerts', 'events_list_rules', 'events_query', 'events_send',
       'integration_connect', 'integration_delete', 'integration_disconnect', 'integration_list', 'integration_register', 'integration_test',

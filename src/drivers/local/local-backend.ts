@@ -5,6 +5,7 @@ import type { EventStore } from '../../ports/event-store.js';
 import type { IntegrationStore } from '../../ports/integration-store.js';
 import type { WorkflowStore } from '../../ports/workflow-store.js';
 import type { ApiKeyStore } from '../../ports/api-key-store.js';
+import type { AuditStore } from '../../ports/audit-store.js';
 import type { KvStore } from '../../ports/kv-store.js';
 import type { RateLimitStore } from '../../ports/rate-limit-store.js';
 import { FileArtifactStore } from './file-artifact-store.js';
@@ -13,6 +14,7 @@ import { SqliteEventStore } from './sqlite-event-store.js';
 import { SqliteIntegrationStore } from './sqlite-integration-store.js';
 import { SqliteWorkflowStore } from './sqlite-workflow-store.js';
 import { SqliteApiKeyStore } from './sqlite-api-key-store.js';
+import { SqliteAuditStore } from './sqlite-audit-store.js';
 import { SqliteKvStore } from './sqlite-kv-store.js';
 import { checkpointInBackground, openDatabase } from './sqlite-database.js';
 
@@ -23,6 +25,7 @@ export interface Backend {
   integrations: IntegrationStore;
   workflows: WorkflowStore;
   apiKeys: ApiKeyStore;
+  audit: AuditStore;
   rateLimits: RateLimitStore;
   close(): Promise<void>;
 }
@@ -58,6 +61,7 @@ export function createLocalBackend(dataDir: string, logger: Logger): Backend {
     integrations: new SqliteIntegrationStore(db),
     workflows: new SqliteWorkflowStore(db),
     apiKeys: new SqliteApiKeyStore(db),
+    audit: new SqliteAuditStore(db),
     rateLimits,
     async close() {
       clearInterval(purge);

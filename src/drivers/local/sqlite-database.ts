@@ -64,6 +64,11 @@ const MIGRATIONS: readonly string[] = [
      id TEXT PRIMARY KEY, tenant TEXT NOT NULL, user_id TEXT NOT NULL, permissions TEXT NOT NULL, secret_hash TEXT NOT NULL,
      created_ms INTEGER NOT NULL, revoked_ms INTEGER) WITHOUT ROWID;
    CREATE INDEX api_keys_by_tenant ON api_keys (tenant);`,
+  `CREATE TABLE audit (
+     seq INTEGER PRIMARY KEY, tenant TEXT NOT NULL, user_id TEXT NOT NULL, context_type TEXT NOT NULL, tool TEXT NOT NULL,
+     outcome TEXT NOT NULL, at_ms INTEGER NOT NULL, duration_ms REAL NOT NULL);
+   CREATE INDEX audit_by_tenant ON audit (tenant, at_ms, seq);
+   CREATE INDEX audit_by_time ON audit (at_ms);`,
 ];
 
 export const MIGRATION_COUNT = MIGRATIONS.length;
