@@ -7,6 +7,7 @@ import { Metrics } from '../http/metrics.js';
 import type { Logger } from '../logging.js';
 import { createMcpServer } from '../mcp/server.js';
 import { sessionFromApiKey } from '../tenancy/auth/api-keys.js';
+import { jwtAuthenticator } from '../tenancy/auth/jwt.js';
 import { sessionFromStdioEnvironment } from '../tenancy/auth/stdio-identity.js';
 import { VERSION } from '../version.js';
 
@@ -36,6 +37,7 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
   let metrics: Metrics | undefined;
   app.services.limiter.onRejected((session, service) => metrics?.rateLimited(session.tenantId, service));
   const localSession = values.auth === 'none' ? sessionFromStdioEnvironment(config) : undefined;
+  const jwt = config.jwt ? jwtAuthenticator(config.jwt, config) : undefined;
   const http = await startHttpServer({
     host: values.host,
     port,
@@ -48,7 +50,13 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
       const registry = metrics.registry;
       return { contentType: registry.contentType, render: () => registry.metrics() };
     },
-    authenticate: async (req) => localSession ?? sessionFromApiKey(app.apiKeys, config, req.headers.authorization),
+    authenticate: async (req) => {
+      if (localSession) return localSession;
+      const authorization = req.headers.authorization;
+      // API keys look like "Bearer amk_…"; any other bearer token is a JWT when the config file enables them.
+      if (jwt && !/^Bearer\s+amk_/i.test(authorization ?? '')) return jwt(authorization);
+      return sessionFromApiKey(app.apiKeys, config, authorization);
+    },
     createServer: (session) =>
       createMcpServer(session, app.services, {
         version: VERSION,

@@ -8,6 +8,7 @@ import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from '../limits/resource
 import { TOOL_GROUPS, type Permission, type ToolGroup } from '../tenancy/tool-groups.js';
 import { parseEgressAllowlist } from '../net/egress-policy.js';
 import { parseKey } from '../secrets/secret-key.js';
+import { checkJwtSettings, type JwtSettings } from '../tenancy/auth/jwt.js';
 import { configFileSchema, TENANT_ID_PATTERN, type ConfigFile, type StdioCommandRule, type TenantPolicyInput } from './file-schema.js';
 
 export const CONTEXT_TYPES = ['user', 'agent', 'service', 'workflow'] as const;
@@ -36,6 +37,8 @@ export interface Config {
   integrations: IntegrationsConfig;
   /** AGENT_MESH_SECRET_KEY, if set (32 bytes as base64 or hex); else a key file in the data folder is used. */
   secretKey: string | undefined;
+  /** JWT bearer auth for HTTP serving, when the config file has a jwt section. */
+  jwt: JwtSettings | undefined;
   policyFor(tenantId: string): TenantPolicy;
 }
 
@@ -107,6 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
       exposeTools: file.integrations?.exposeTools ?? false,
     },
     secretKey: env.AGENT_MESH_SECRET_KEY ? checkSecretKey(env.AGENT_MESH_SECRET_KEY) : undefined,
+    jwt: file.jwt === undefined ? undefined : checkJwt(file.jwt, env.AGENT_MESH_CONFIG ?? ''),
     policyFor: policyResolver(file),
   };
 }
@@ -170,6 +174,14 @@ function checkSmtpUrl(raw: string): string {
     throw new ConfigError('AGENT_MESH_SMTP_URL: expected smtp://[user:password@]host[:port] or smtps://…');
   }
   return raw;
+}
+
+function checkJwt(settings: unknown, source: string): JwtSettings {
+  try {
+    return checkJwtSettings(settings);
+  } catch (error) {
+    throw new ConfigError(`${source}: ${(error as Error).message}`);
+  }
 }
 
 function checkSecretKey(value: string): string {

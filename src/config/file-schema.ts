@@ -78,6 +78,8 @@ const integrationSettings = z.strictObject({
 
 export const configFileSchema = z.strictObject({
   defaults: tenantPolicy.optional(),
+  /** JWT bearer tokens for `agent-mesh serve` (checked by checkJwtSettings, which names the field at fault). */
+  jwt: z.unknown().optional(),
   integrations: integrationSettings.optional(),
   events: eventsSettings.optional(),
   network: networkSettings.optional(),

@@ -163,3 +163,40 @@ describe('agent-mesh serve modes', () => {
     }
   });
 });
+
+describe('agent-mesh serve with JWT bearer tokens', () => {
+  it('maps verified claims to tenant, user and permissions, and refuses a wrong audience', async () => {
+    const { SignJWT } = await import('jose');
+    const secret = 'an-hs256-shared-secret-of-32-bytes!!';
+    const data = tempDataDir();
+    const config = writeConfig(data.dir, {
+      jwt: { secret, audience: 'agent-mesh', issuer: 'https://issuer.test', claims: { tenant: 'org', user: 'sub', permissions: 'scope' } },
+    });
+    const env = { AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_CONFIG: config };
+    const server = await startHttpServerProcess(env);
+    const token = (audience: string) =>
+      new SignJWT({ org: 'initech', scope: 'kv:read kv:write' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('peter')
+        .setIssuer('https://issuer.test')
+        .setAudience(audience)
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(secret));
+    try {
+      const client = await httpClient(server.url, await token('agent-mesh'));
+      expect((await client.listTools()).tools.every((t) => t.name.startsWith('kv_'))).toBe(true);
+      expect((await call(client, 'kv_set', { key: 'who', value: 'peter' })).isError).toBeFalsy();
+      await client.close();
+      await expect(httpClient(server.url, await token('someone-else'))).rejects.toThrow();
+      // API keys keep working beside JWTs.
+      admin(env, 'tenants', 'create', 'initech');
+      const key = admin(env, 'keys', 'create', '--tenant', 'initech', '--user', 'milton');
+      const byKey = await httpClient(server.url, key);
+      expect(structured(await call(byKey, 'kv_get', { key: 'who' })).value).toBe('peter');
+      await byKey.close();
+    } finally {
+      await server.stop();
+      data.cleanup();
+    }
+  });
+});
