@@ -4,6 +4,7 @@ import { ConfigError, type Config } from '../config/config.js';
 import { isLoopback } from '../http/request-guard.js';
 import { startHttpServer } from '../http/http-server.js';
 import { Metrics } from '../http/metrics.js';
+import { attachFeed } from '../http/ws-feed.js';
 import type { Logger } from '../logging.js';
 import { createMcpServer } from '../mcp/server.js';
 import { sessionFromApiKey } from '../tenancy/auth/api-keys.js';
@@ -38,6 +39,12 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
   app.services.limiter.onRejected((session, service) => metrics?.rateLimited(session.tenantId, service));
   const localSession = values.auth === 'none' ? sessionFromStdioEnvironment(config) : undefined;
   const jwt = config.jwt ? jwtAuthenticator(config.jwt, config) : undefined;
+  const authenticate = async (authorization: string | undefined) => {
+    if (localSession) return localSession;
+    // API keys look like "Bearer amk_…"; any other bearer token is a JWT when the config file enables them.
+    if (jwt && !/^Bearer\s+amk_/i.test(authorization ?? '')) return jwt(authorization);
+    return sessionFromApiKey(app.apiKeys, config, authorization);
+  };
   const http = await startHttpServer({
     host: values.host,
     port,
@@ -50,13 +57,10 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
       const registry = metrics.registry;
       return { contentType: registry.contentType, render: () => registry.metrics() };
     },
-    authenticate: async (req) => {
-      if (localSession) return localSession;
-      const authorization = req.headers.authorization;
-      // API keys look like "Bearer amk_…"; any other bearer token is a JWT when the config file enables them.
-      if (jwt && !/^Bearer\s+amk_/i.test(authorization ?? '')) return jwt(authorization);
-      return sessionFromApiKey(app.apiKeys, config, authorization);
-    },
+    feed: (server, allowedHosts) =>
+      attachFeed(server, { allowedHosts, authenticate: (authorization) => authenticate(authorization), services: app.services, logger }),
+    authenticate: async (req) => authenticate(req.headers.authorization),
+
     createServer: (session) =>
       createMcpServer(session, app.services, {
         version: VERSION,

@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   metrics?(openSessions: () => number): { contentType: string; render(): Promise<string> };
   /** The auth layer: a request into a tenant session, or throws to answer 401. */
   authenticate(req: IncomingMessage): Promise<TenantSession>;
+  /** Attaches the live feed (/ws) to the server. */
+  feed?(http: HttpServer, allowedHosts: () => ReadonlySet<string>): { close(): void };
   createServer(session: TenantSession): McpServer;
 }
 
@@ -126,6 +128,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     });
   });
 
+  const feed = options.feed?.(http, () => allowed);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => resolve());
@@ -139,6 +142,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     url: `${base}/mcp`,
     async close() {
       stopping = true;
+      feed?.close();
       http.close();
       const deadline = Date.now() + SHUTDOWN_GRACE_MS;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));

@@ -11,8 +11,13 @@ export class RateLimiter {
 
   constructor(private readonly store: RateLimitStore) {}
 
-  onRejected(listener: RateLimitListener): void {
+  /** Returns a function that removes the listener again. */
+  onRejected(listener: RateLimitListener): () => void {
     this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
   }
 
   /** Take one token for the tenant's bucket of `service`, or throw rate_limited with no other effect. */

@@ -10,7 +10,13 @@ const structured = (result: CallToolResult) => result.structuredContent as Recor
 
 describe('agent-mesh serve: Streamable HTTP with API keys', () => {
   const data = tempDataDir();
-  const env = { AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_CONFIG: writeConfig(data.dir, { defaults: { rateLimits: { stepfunctions: { capacity: 1000, refillPerSecond: 1000 } } } }) };
+  const env = {
+    AGENT_MESH_DATA_DIR: data.dir,
+    AGENT_MESH_CONFIG: writeConfig(data.dir, {
+      defaults: { rateLimits: { stepfunctions: { capacity: 1000, refillPerSecond: 1000 } } },
+      tenants: { alpha: { rateLimits: { sns: { capacity: 1, refillPerSecond: 0.01 } } } },
+    }),
+  };
   let server: HttpServerProcess;
   let alphaKey: string;
   let betaKey: string;
@@ -101,6 +107,40 @@ describe('agent-mesh serve: Streamable HTTP with API keys', () => {
     expect(text).toMatch(/agent_mesh_tool_calls_total\{tool="kv_set",outcome="ok",tenant="alpha"\} \d+/);
     expect(text).toMatch(/agent_mesh_tool_calls_total\{tool="kv_get",outcome="not_found",tenant="alpha"\} 1/);
     expect(text).toMatch(/agent_mesh_open_sessions \d+/);
+  });
+
+  it('feeds each tenant its own events, workflow transitions and rate-limit refusals over /ws', async () => {
+    const { WebSocket } = await import('ws');
+    const feedUrl = server.url.replace(/^http/, 'ws').replace(/\/mcp$/, '/ws');
+    const messages: Record<string, unknown>[] = [];
+    const socket = new WebSocket(`${feedUrl}?access_token=${encodeURIComponent(alphaKey)}`);
+    socket.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
+    await new Promise((resolve, reject) => (socket.once('open', resolve), socket.once('error', reject)));
+    const unauthorized = new WebSocket(feedUrl);
+    await expect(new Promise((resolve, reject) => (unauthorized.once('open', resolve), unauthorized.once('error', reject)))).rejects.toThrow(/401/);
+
+    const alpha = await httpClient(server.url, alphaKey);
+    const gamma = admin(env, 'keys', 'create', '--tenant', 'beta', '--user', 'carol');
+    const beta = await httpClient(server.url, gamma);
+    try {
+      await call(beta, 'events_send', { source: 'beta.app', detail_type: 'Private', detail: { secret: 'beta' } });
+      await call(alpha, 'events_send', { source: 'alpha.app', detail_type: 'Hello', detail: { n: 1 } });
+      await call(alpha, 'workflow_create', { name: 'feed-flow', definition: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } });
+      await call(alpha, 'workflow_start', { name: 'feed-flow', wait_seconds: 5 });
+      await call(alpha, 'events_list_alerts', {});
+      expect(structured(await call(alpha, 'events_list_alerts', {})).error?.code).toBe('rate_limited');
+      for (let i = 0; i < 50 && !messages.some((m) => m.type === 'workflow' && m.status === 'SUCCEEDED'); i++) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await Promise.all([alpha.close(), beta.close()]);
+      socket.close();
+    }
+    expect(messages[0]).toMatchObject({ type: 'hello', tenant: 'alpha', user: 'alice' });
+    const events = messages.filter((m) => m.type === 'event').map((m) => (m.event as { source: string }).source);
+    expect(events).toContain('alpha.app');
+    expect(events).not.toContain('beta.app');
+    expect(JSON.stringify(messages)).not.toContain('"secret":"beta"');
+    expect(messages.some((m) => m.type === 'workflow' && m.workflow === 'feed-flow' && m.status === 'SUCCEEDED')).toBe(true);
+    expect(messages.some((m) => m.type === 'rate_limited' && m.service === 'sns' && m.user === 'alice')).toBe(true);
   });
 
   it('refuses a revoked key, also on a session it already opened', async () => {

@@ -25,7 +25,7 @@ const ALLOWED: Record<string, string[]> = {
   limits: ['limits', 'errors.ts', 'ports', 'tenancy'],
   // The auth layer reads API keys through their port.
   tenancy: ['tenancy', 'config', 'limits', 'errors.ts', 'ports'],
-  http: ['http', 'logging.ts', 'tenancy'],
+  http: ['http', 'logging.ts', 'tenancy', 'services'],
   config: ['config', 'limits', 'tenancy', 'net', 'secrets'],
   ports: ['ports', 'tenancy', 'limits'],
   drivers: ['drivers', 'ports', 'tenancy', 'limits', 'errors.ts', 'logging.ts', 'net'],

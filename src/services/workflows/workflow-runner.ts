@@ -41,6 +41,7 @@ export class WorkflowRunner {
   private readonly driving = new Set<string>();
   private readonly lost = new Set<string>();
   private readonly watchers = new Map<string, Set<ExecutionListener>>();
+  private readonly tenantWatchers = new Map<string, Set<ExecutionListener>>();
   private readonly aborts = new Set<string>();
   private readonly leaseMs: number;
   private readonly pollMs: number;
@@ -85,6 +86,17 @@ export class WorkflowRunner {
     return () => {
       set.delete(listener);
       if (set.size === 0) this.watchers.delete(executionId);
+    };
+  }
+
+  /** Every checkpoint of the tenant's executions driven in this process (the live feed). */
+  watchTenant(tenantId: string, listener: ExecutionListener): () => void {
+    let set = this.tenantWatchers.get(tenantId);
+    if (!set) this.tenantWatchers.set(tenantId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.tenantWatchers.delete(tenantId);
     };
   }
 
@@ -211,7 +223,11 @@ export class WorkflowRunner {
   }
 
   private notify(record: ExecutionRecord, transitions: Transition[]): void {
-    const listeners = [...(this.watchers.get(record.id) ?? []), ...(this.options.onTransitions ? [this.options.onTransitions] : [])];
+    const listeners = [
+      ...(this.watchers.get(record.id) ?? []),
+      ...(this.tenantWatchers.get(record.tenantId) ?? []),
+      ...(this.options.onTransitions ? [this.options.onTransitions] : []),
+    ];
     for (const listener of listeners) {
       try {
         listener(record, transitions);

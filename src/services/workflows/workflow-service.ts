@@ -196,6 +196,14 @@ export class WorkflowService {
     return this.runner.watch(id, () => listener());
   }
 
+  /** Each transition of the tenant's executions (driven in this process), for the live feed. */
+  watchTenant(session: TenantSession, listener: (execution: { id: string; workflow: string; status: string; currentState: string | null }, transitions: { type: string; state?: string; at: number }[]) => void): () => void {
+    requirePermission(session, 'workflow:read');
+    return this.runner.watchTenant(session.tenantId, (record, transitions) =>
+      listener({ id: record.id, workflow: record.workflow, status: record.status, currentState: record.currentState }, transitions),
+    );
+  }
+
   async cancel(session: TenantSession, id: string) {
     requirePermission(session, 'workflow:write');
     await this.limiter.acquire(session, 'stepfunctions');
