@@ -30,7 +30,11 @@ interface OpenSession {
   server: McpServer;
   tenantId: string;
   userId: string;
+  lastSeen: number;
 }
+
+/** Sessions a client left without DELETE are closed after this long without a request. */
+const SESSION_IDLE_MS = 30 * 60_000;
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -95,6 +99,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
       if (!open || open.tenantId !== session.tenantId || open.userId !== session.userId) {
         return json(res, 404, { jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } });
       }
+      open.lastSeen = Date.now();
       return open.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
@@ -103,7 +108,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     const server = options.createServer(session);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => void sessions.set(id, { transport, server, tenantId: session.tenantId, userId: session.userId }),
+      onsessioninitialized: (id) => void sessions.set(id, { transport, server, tenantId: session.tenantId, userId: session.userId, lastSeen: Date.now() }),
       onsessionclosed: (id) => void sessions.delete(id),
     });
     transport.onclose = () => {
@@ -129,6 +134,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
   });
 
   const feed = options.feed?.(http, () => allowed);
+  const sweep = setInterval(() => {
+    const idleSince = Date.now() - SESSION_IDLE_MS;
+    for (const [id, open] of sessions) {
+      if (open.lastSeen >= idleSince) continue;
+      sessions.delete(id);
+      void open.transport.close().catch(() => {});
+      void open.server.close().catch(() => {});
+    }
+  }, 60_000);
+  sweep.unref();
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => resolve());
@@ -142,6 +157,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     url: `${base}/mcp`,
     async close() {
       stopping = true;
+      clearInterval(sweep);
       feed?.close();
       http.close();
       const deadline = Date.now() + SHUTDOWN_GRACE_MS;
