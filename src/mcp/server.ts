@@ -27,7 +27,7 @@ export interface McpServerOptions {
   onToolCall?: (session: TenantSession, tool: string, outcome: string, ms: number) => void;
 }
 
-export const listing = (tool: Tool): ToolListing => ({
+const buildListing = (tool: Tool): ToolListing => ({
   name: tool.name,
   title: tool.title,
   description: tool.description,
@@ -36,6 +36,14 @@ export const listing = (tool: Tool): ToolListing => ({
   ...(tool.annotations && { annotations: { title: tool.title, ...tool.annotations } }),
   ...(tool.taskArgs && { execution: { taskSupport: 'optional' as const } }),
 });
+
+/** Listings are the same for every session: built once per tool, not per session (HTTP opens many). */
+const listings = new WeakMap<Tool, ToolListing>();
+export function listing(tool: Tool): ToolListing {
+  let built = listings.get(tool);
+  if (!built) listings.set(tool, (built = buildListing(tool)));
+  return built;
+}
 
 /** One MCP server per tenant session: it lists what the session may call and calls it as that session. */
 export function createMcpServer(session: TenantSession, services: Services, options: McpServerOptions): Server {
