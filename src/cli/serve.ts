@@ -5,6 +5,7 @@ import { isLoopback } from '../http/request-guard.js';
 import { startHttpServer } from '../http/http-server.js';
 import { Metrics } from '../http/metrics.js';
 import { attachFeed } from '../http/ws-feed.js';
+import { loadDashboard } from '../http/dashboard-assets.js';
 import type { Logger } from '../logging.js';
 import { createMcpServer } from '../mcp/server.js';
 import { sessionFromApiKey } from '../tenancy/auth/api-keys.js';
@@ -57,6 +58,7 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
       const registry = metrics.registry;
       return { contentType: registry.contentType, render: () => registry.metrics() };
     },
+    dashboard: loadDashboard(),
     feed: (server, allowedHosts) =>
       attachFeed(server, { allowedHosts, authenticate: (authorization) => authenticate(authorization), services: app.services, logger }),
     authenticate: async (req) => authenticate(req.headers.authorization),

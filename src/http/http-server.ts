@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   metrics?(openSessions: () => number): { contentType: string; render(): Promise<string> };
   /** The auth layer: a request into a tenant session, or throws to answer 401. */
   authenticate(req: IncomingMessage): Promise<TenantSession>;
+  /** Static files of the dashboard, by path ("/index.html" also serves "/"). */
+  dashboard?: Record<string, { contentType: string; body: Buffer }>;
   /** Attaches the live feed (/ws) to the server. */
   feed?(http: HttpServer, allowedHosts: () => ReadonlySet<string>): { close(): void };
   createServer(session: TenantSession): McpServer;
@@ -55,10 +57,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const refused = checkHostAndOrigin(req, allowed);
     if (refused) return json(res, 403, { error: 'forbidden', message: refused });
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/healthz') return json(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok', version: options.version });
     if (path === '/.well-known/oauth-protected-resource' || path === '/.well-known/oauth-protected-resource/mcp') {
       return json(res, 200, { resource: `${base}/mcp`, authorization_servers: [], bearer_methods_supported: ['header'], resource_name: 'agent-mesh' });
+    }
+    const asset = options.dashboard?.[path === '/' ? '/index.html' : path];
+    if (asset && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'self'; connect-src 'self'" });
+      res.end(asset.body);
+      return;
     }
     if (path === '/metrics' && metrics) {
       res.writeHead(200, { 'content-type': metrics.contentType }).end(await metrics.render());
