@@ -52,8 +52,12 @@ const LIFECYCLE: Partial<Record<string, string>> = {
   ExecutionAborted: 'ExecutionAborted',
 };
 
-/** The composition root: picks the drivers for every port and builds the services on them. */
-export function createApp(config: Config, logger: Logger): App {
+/**
+ * The composition root: picks the drivers for every port and builds the services on them. `background`
+ * (the default) also starts the workflow runner, alert delivery and pruning; the admin CLI leaves them off,
+ * so a short command never claims an execution or a delivery.
+ */
+export function createApp(config: Config, logger: Logger, options: { background?: boolean } = {}): App {
   const backend = createLocalBackend(config.dataDir, logger);
   const limiter = new RateLimiter(backend.rateLimits);
   limiter.onRejected((session, service, retryAfterMs) =>
@@ -147,18 +151,20 @@ export function createApp(config: Config, logger: Logger): App {
   services.events.setWorkflowStarter((session, workflow, input, executionName) =>
     services.workflows.start(sessionFor(session.tenantId), { name: workflow, input, execution_name: executionName }),
   );
-  runner.start();
-
-  dispatcher.start();
+  const background = options.background ?? true;
+  if (background) {
+    runner.start();
+    dispatcher.start();
+  }
   const retentionMs = config.events.retentionDays * DAY_MS;
   const prune = () =>
     Promise.all([backend.events.prune(Date.now() - retentionMs), backend.audit.prune(Date.now() - retentionMs)]).then(
       ([removed]) => removed > 0 && logger.info({ removed }, 'pruned events past retention'),
       (error: unknown) => logger.warn({ err: error }, 'pruning events failed'),
     );
-  const pruneTimer = setInterval(prune, Math.min(3_600_000, Math.max(1_000, retentionMs / 10)));
-  pruneTimer.unref();
-  void prune();
+  const pruneTimer = background ? setInterval(prune, Math.min(3_600_000, Math.max(1_000, retentionMs / 10))) : undefined;
+  pruneTimer?.unref();
+  if (background) void prune();
 
   return {
     services,
