@@ -151,6 +151,9 @@ export class SqliteEventStore implements EventStore {
          ORDER BY next_attempt_ms LIMIT ?`,
       ),
       lease: db.prepare('UPDATE deliveries SET lease_until_ms = ? WHERE id = ?'),
+      anyDue: db.prepare<[number, number], { found: number }>(
+        `SELECT 1 AS found FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= ? AND lease_until_ms <= ? LIMIT 1`,
+      ),
       insertAttempt: db.prepare(
         `INSERT OR REPLACE INTO delivery_attempts (tenant, delivery_id, alert_name, attempt, at_ms, ok, status, error, duration_ms)
          SELECT tenant, ?, ?, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
@@ -317,6 +320,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   async claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]> {
+    // A read first: an idle server polls often, and should not take the write lock (and write the WAL) each time.
+    if (!this.sql.anyDue.get(now, now)) return [];
     return this.claimTx.immediate(now, limit, leaseMs).map((row) => ({
       id: row.id,
       tenantId: row.tenant,

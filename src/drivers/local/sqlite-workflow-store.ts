@@ -89,6 +89,7 @@ export class SqliteWorkflowStore implements WorkflowStore {
         `SELECT id, lease_owner, lease_until_ms FROM executions WHERE status = 'RUNNING' AND lease_owner IS NOT NULL`,
       ),
       lease: db.prepare('UPDATE executions SET lease_owner = ?, lease_until_ms = ? WHERE id = ?'),
+      anyFree: db.prepare<[number], { found: number }>(`SELECT 1 AS found FROM executions WHERE status = 'RUNNING' AND lease_until_ms <= ? LIMIT 1`),
       renew: db.prepare(`UPDATE executions SET lease_until_ms = ? WHERE id = ? AND lease_owner = ? AND status = 'RUNNING'`),
       release: db.prepare('UPDATE executions SET lease_owner = NULL, lease_until_ms = 0 WHERE id = ? AND lease_owner = ?'),
       // The fencing check and the history numbers in one statement: only the lease holder's checkpoint lands.
@@ -207,6 +208,10 @@ export class SqliteWorkflowStore implements WorkflowStore {
   }
 
   async claimExecutions(owner: string, now: number, until: number, limit: number, isOwnerAlive: (owner: string) => boolean) {
+    // A read first: runners poll often, and an idle one should not take the write lock (and write the WAL) each time.
+    const free = this.sql.anyFree.get(now);
+    const orphaned = this.sql.leased.all().some((row) => row.lease_owner !== owner && row.lease_until_ms > now && !isOwnerAlive(row.lease_owner));
+    if (!free && !orphaned) return [];
     return this.claimTx.immediate(owner, now, until, limit, isOwnerAlive);
   }
 
