@@ -43,7 +43,7 @@ export class FileArtifactStore implements ArtifactStore {
   private readonly deleteTx;
 
   constructor(
-    private readonly db: SqliteDatabase,
+    db: SqliteDatabase,
     private readonly root: string,
     private readonly now: () => number = Date.now,
   ) {

@@ -22,7 +22,7 @@ export class SqliteKvStore implements KvStore {
   private readonly purgeTx;
 
   constructor(
-    private readonly db: SqliteDatabase,
+    db: SqliteDatabase,
     private readonly now: () => number = Date.now,
   ) {
     this.statements = {

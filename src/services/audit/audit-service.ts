@@ -3,8 +3,8 @@ import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { AuditEntry, AuditStore } from '../../ports/audit-store.js';
 import { requirePermission } from '../../tenancy/permissions.js';
 import type { TenantSession } from '../../tenancy/session.js';
-import { invalidArgument } from '../../errors.js';
 import { parseTime } from '../events/event-input.js';
+import { decodePosition, encodePosition } from '../position-cursor.js';
 import { toIso } from '../time.js';
 
 const FLUSH_EVERY_MS = 200;
@@ -53,7 +53,8 @@ export class AuditService {
     requirePermission(session, 'admin:read');
     await this.limiter.acquire(session, 'dynamodb');
     await this.flush(); // the caller's own recent calls are visible at once
-    const before = decodeCursor(input.cursor);
+    const position = decodePosition(input.cursor, 'number');
+    const before = position && { at: position.time, seq: position.tie };
     const limit = input.limit ?? 100;
     const rows = await this.store.query(session, {
       ...(input.user !== undefined && { userId: input.user }),
@@ -75,18 +76,7 @@ export class AuditService {
         outcome: row.outcome,
         duration_ms: Math.round(row.durationMs * 1000) / 1000,
       })),
-      next_cursor: rows.length > limit && last ? Buffer.from(JSON.stringify([last.at, last.seq])).toString('base64url') : null,
+      next_cursor: rows.length > limit && last ? encodePosition(last.at, last.seq) : null,
     };
   }
-}
-
-function decodeCursor(cursor: string | undefined): { at: number; seq: number } | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  try {
-    const [at, seq] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof at === 'number' && typeof seq === 'number') return { at, seq };
-  } catch {
-    // fall through
-  }
-  throw invalidArgument('cursor', 'is not a cursor returned by a previous call');
 }

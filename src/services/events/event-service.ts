@@ -16,6 +16,7 @@ import {
 } from './event-input.js';
 import type { LiveListeners } from './live-listeners.js';
 import { compileInputPattern } from './pattern-input.js';
+import { decodePosition, encodePosition } from '../position-cursor.js';
 import type { RuleIndexCache } from './rule-index.js';
 
 export interface SendEventInput {
@@ -143,7 +144,8 @@ export class EventService {
     const startMs = input.start_time === undefined ? undefined : parseTime(input.start_time, 'start_time');
     const endMs = input.end_time === undefined ? undefined : parseTime(input.end_time, 'end_time');
     if (startMs !== undefined && endMs !== undefined && startMs > endMs) throw invalidArgument('start_time', 'is after end_time');
-    let before = decodeEventCursor(input.cursor);
+    const position = decodePosition(input.cursor, 'string');
+    let before = position && { timeMs: position.time, id: position.tie };
     const limit = input.limit ?? DEFAULT_QUERY_LIMIT;
     await this.limiter.acquire(session, 'eventbridge');
 
@@ -182,22 +184,6 @@ export class EventService {
     }
     // A full page may be the last one: look one event further so the client is not sent to an empty page.
     if (!exhausted && before && (await this.store.query(session, { ...filters, before, limit: 1 })).length === 0) exhausted = true;
-    return { events: found.map((event) => event.envelope), next_cursor: exhausted || !before ? null : encodeEventCursor(before) };
+    return { events: found.map((event) => event.envelope), next_cursor: exhausted || !before ? null : encodePosition(before.timeMs, before.id) };
   }
 }
-
-function encodeEventCursor(position: { timeMs: number; id: string }): string {
-  return Buffer.from(JSON.stringify([position.timeMs, position.id])).toString('base64url');
-}
-
-function decodeEventCursor(cursor: string | undefined): { timeMs: number; id: string } | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  try {
-    const [timeMs, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof timeMs === 'number' && Number.isSafeInteger(timeMs) && typeof id === 'string') return { timeMs, id };
-  } catch {
-    // fall through
-  }
-  throw invalidArgument('cursor', 'is not a cursor returned by a previous call');
-}
-

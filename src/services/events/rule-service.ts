@@ -3,6 +3,7 @@ import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { EventStore, RuleRecord, RuleTarget } from '../../ports/event-store.js';
 import { requirePermission } from '../../tenancy/permissions.js';
 import type { TenantSession } from '../../tenancy/session.js';
+import { decodeCursor, encodeCursor } from '../keys.js';
 import { toIso } from '../time.js';
 import { validateName } from './event-input.js';
 import { compileInputPattern } from './pattern-input.js';
@@ -82,11 +83,11 @@ export class RuleService {
   async list(session: TenantSession, input: { limit?: number; cursor?: string }) {
     requirePermission(session, 'events:read');
     await this.limiter.acquire(session, 'eventbridge');
-    const after = input.cursor ? Buffer.from(input.cursor, 'base64url').toString('utf8') : '';
+    const after = decodeCursor(input.cursor) ?? '';
     const limit = input.limit ?? 100;
     const rules = (await this.store.listRules(session)).filter((rule) => rule.name > after);
     const page = rules.slice(0, limit);
-    const next = rules.length > limit ? Buffer.from(page[page.length - 1]!.name).toString('base64url') : null;
+    const next = rules.length > limit ? encodeCursor(page[page.length - 1]!.name) : null;
     return { rules: page.map(describe), next_cursor: next };
   }
 

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { DefinitionError, startExecution, validateDefinition, type Snapshot } from '../../engine/asl/index.js';
-import { MeshError, conflict, invalidArgument, notFound } from '../../errors.js';
+import { conflict, invalidArgument, notFound } from '../../errors.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { ExecutionRecord, ExecutionStatus, WorkflowStore } from '../../ports/workflow-store.js';
 import { requirePermission } from '../../tenancy/permissions.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import { validateName } from '../events/event-input.js';
 import { toIso } from '../time.js';
+import { decodePosition, encodePosition } from '../position-cursor.js';
 import { historyOf } from './execution-record.js';
 import type { MachineCache } from './machine-cache.js';
 import type { WorkflowRunner } from './workflow-runner.js';
@@ -169,7 +170,8 @@ export class WorkflowService {
     requirePermission(session, 'workflow:read');
     await this.limiter.acquire(session, 'stepfunctions');
     const limit = input.limit ?? 50;
-    const before = decodeCursor(input.cursor);
+    const position = decodePosition(input.cursor, 'string');
+    const before = position && { startedAt: position.time, id: position.tie };
     const workflows = (await this.store.listWorkflows(session)).filter((w) => input.name === undefined || w.name === input.name);
     const executions = await this.store.listExecutions(session, {
       ...(input.name !== undefined && { workflow: input.name }),
@@ -182,7 +184,7 @@ export class WorkflowService {
     return {
       workflows: workflows.map((w) => ({ name: w.name, version: w.version, description: w.description, created_at: toIso(w.createdAt)! })),
       executions: page.map((execution) => this.describe(execution, false)),
-      next_cursor: executions.length > limit && last ? Buffer.from(JSON.stringify([last.startedAt, last.id])).toString('base64url') : null,
+      next_cursor: executions.length > limit && last ? encodePosition(last.startedAt, last.id) : null,
     };
   }
 
@@ -234,15 +236,4 @@ export class WorkflowService {
       ...(execution.cause !== null && { cause: execution.cause }),
     };
   }
-}
-
-function decodeCursor(cursor: string | undefined): { startedAt: number; id: string } | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  try {
-    const [startedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof startedAt === 'number' && typeof id === 'string') return { startedAt, id };
-  } catch {
-    // fall through
-  }
-  throw new MeshError('invalid_argument', 'cursor: is not a cursor returned by a previous call', { field: 'cursor' });
 }
