@@ -1,0 +1,133 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+  type PutCommandInput,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { MeshError, quotaExceeded } from '../../errors.js';
+import type { IntegrationRecord, IntegrationStore } from '../../ports/integration-store.js';
+import type { TenantSession } from '../../tenancy/session.js';
+import { KIND, tenantPk } from './table-keys.js';
+
+/** pk "T#<tenant>", sk "INT#<name>"; the record as JSON text, so its shape never depends on marshalling options. */
+interface IntegrationItem {
+  pk: string;
+  sk: string;
+  record: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+type WriteCondition = Pick<PutCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>;
+
+const MAX_ATTEMPTS = 8;
+const NEW_ITEM: WriteCondition = { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } };
+/** Still the item that was read: a concurrent delete makes the put fail, and the retry a create with its quota check. */
+const unchangedSince = (createdAt: number): WriteCondition => ({
+  ConditionExpression: '#createdAt = :createdAt',
+  ExpressionAttributeNames: { '#createdAt': 'createdAt' },
+  ExpressionAttributeValues: { ':createdAt': createdAt },
+});
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+
+/**
+ * The integration registry on the single DynamoDB table. The maxIntegrations quota counts the tenant's
+ * items (a Query with Select COUNT, bounded by the quota) before creating one; without transactions two
+ * creates racing at the limit can both pass the count, so the quota may be passed by the racers.
+ */
+export class DynamoIntegrationStore implements IntegrationStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async put(session: TenantSession, record: IntegrationRecord): Promise<{ created: boolean }> {
+    const pk = tenantPk(session);
+    const max = session.limits.maxIntegrations;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const existing = await this.read(pk, record.name);
+      if (existing) {
+        const stored = { ...record, createdAt: existing.createdAt };
+        if (await this.write(pk, stored, unchangedSince(existing.createdAt))) return { created: false };
+      } else {
+        const count = await this.count(pk);
+        if (count >= max) throw quotaExceeded('maxIntegrations', max, `tenant has ${count} integrations, the limit maxIntegrations is ${max}`);
+        if (await this.write(pk, record, NEW_ITEM)) return { created: true };
+      }
+    }
+    throw new MeshError('unavailable', `integration "${record.name}" is being changed concurrently; retry`, {}, { retryable: true });
+  }
+
+  async get(session: TenantSession, name: string): Promise<IntegrationRecord | undefined> {
+    const item = await this.read(tenantPk(session), name);
+    return item ? (JSON.parse(item.record) as IntegrationRecord) : undefined;
+  }
+
+  async list(session: TenantSession): Promise<IntegrationRecord[]> {
+    const items: IntegrationItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(new QueryCommand({ ...this.partitionQuery(tenantPk(session)), ExclusiveStartKey: startKey }));
+      items.push(...((page.Items ?? []) as IntegrationItem[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    // Sort keys are in UTF-8 byte order, as the SQLite driver's ORDER BY name.
+    return items.map((item) => JSON.parse(item.record) as IntegrationRecord);
+  }
+
+  async delete(session: TenantSession, name: string): Promise<boolean> {
+    const result = await this.client.send(
+      new DeleteCommand({ TableName: this.table, Key: { pk: tenantPk(session), sk: KIND.integration + name }, ReturnValues: 'ALL_OLD' }),
+    );
+    return result.Attributes !== undefined;
+  }
+
+  private partitionQuery(pk: string): QueryCommandInput {
+    return {
+      TableName: this.table,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :kind)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': pk, ':kind': KIND.integration },
+      ConsistentRead: true,
+    };
+  }
+
+  private async count(pk: string): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(new QueryCommand({ ...this.partitionQuery(pk), Select: 'COUNT', ExclusiveStartKey: startKey }));
+      count += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  }
+
+  private async read(pk: string, name: string): Promise<IntegrationItem | undefined> {
+    const result = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk, sk: KIND.integration + name }, ConsistentRead: true }));
+    return result.Item as IntegrationItem | undefined;
+  }
+
+  /** Puts the whole item if `condition` holds; false when it does not. */
+  private async write(pk: string, record: IntegrationRecord, condition: WriteCondition): Promise<boolean> {
+    const item: IntegrationItem = {
+      pk,
+      sk: KIND.integration + record.name,
+      record: JSON.stringify(record),
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+    };
+    try {
+      await this.client.send(new PutCommand({ TableName: this.table, Item: item, ...condition }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}

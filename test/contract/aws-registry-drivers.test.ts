@@ -1,0 +1,86 @@
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoApiKeyStore } from '../../src/drivers/aws/dynamo-api-key-store.js';
+import { DynamoIntegrationStore } from '../../src/drivers/aws/dynamo-integration-store.js';
+import { createTestTable, dynamoClient, startDynalite, type Emulator } from '../helpers/aws-emulators.js';
+import { testSession } from '../helpers/sessions.js';
+import { describeApiKeyStoreContract } from './api-key-store.contract.js';
+import { describeIntegrationStoreContract } from './integration-store.contract.js';
+
+let dynalite: Emulator;
+let client: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  dynalite = await startDynalite();
+  client = dynamoClient(dynalite.endpoint);
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await dynalite?.close();
+});
+
+async function freshTable() {
+  const table = await createTestTable(client);
+  return { table, close: async () => void (await client.send(new DeleteTableCommand({ TableName: table }))) };
+}
+
+describeIntegrationStoreContract('dynamodb (dynalite)', async () => {
+  const { table, close } = await freshTable();
+  return { store: new DynamoIntegrationStore(client, table), close };
+});
+
+describeApiKeyStoreContract('dynamodb (dynalite)', async () => {
+  const { table, close } = await freshTable();
+  return { store: new DynamoApiKeyStore(client, table), close };
+});
+
+describe('DynamoDB registry drivers', () => {
+  it('keep integrations in the tenant partition and keys in the system partitions', async () => {
+    const { table, close } = await freshTable();
+    try {
+      const integrations = new DynamoIntegrationStore(client, table);
+      const keys = new DynamoApiKeyStore(client, table);
+      await integrations.put(testSession('tenant-a'), {
+        name: 'docs',
+        transport: 'http',
+        url: 'https://mcp.example.test/mcp',
+        args: [],
+        env: {},
+        headers: {},
+        description: '',
+        tags: [],
+        createdAt: 1,
+        updatedAt: 1,
+      });
+      await keys.createTenant('tenant-a', 1);
+      await keys.createKey({ id: '0123456789abcdef', tenantId: 'tenant-a', userId: 'u', permissions: [], secretHash: '0'.repeat(64), createdAt: 1, revokedAt: null });
+      const item = async (pk: string, sk: string) => (await client.send(new GetCommand({ TableName: table, Key: { pk, sk } }))).Item;
+      expect(await item('T#tenant-a', 'INT#docs')).toMatchObject({ createdAt: 1, updatedAt: 1 });
+      expect(await item('T#tenant-b', 'INT#docs')).toBeUndefined();
+      expect(await item('SYS#TENANTS', 'tenant-a')).toMatchObject({ createdAt: 1 });
+      const key = await item('SYS#KEYS', '0123456789abcdef');
+      expect(key).toMatchObject({ tenantId: 'tenant-a', secretHash: '0'.repeat(64) });
+      expect(key).not.toHaveProperty('revokedAt');
+    } finally {
+      await close();
+    }
+  });
+
+  it('replacing integrations concurrently at maxIntegrations neither creates nor refuses', async () => {
+    const { table, close } = await freshTable();
+    try {
+      const store = new DynamoIntegrationStore(client, table);
+      const small = testSession('tenant-small', { limits: { maxIntegrations: 3 } });
+      const record = (name: string) => ({ name, transport: 'http' as const, url: 'https://x.test', args: [], env: {}, headers: {}, description: '', tags: [], createdAt: 1, updatedAt: 1 });
+      for (const name of ['a', 'b', 'c']) await store.put(small, record(name));
+      await expect(store.put(small, record('d'))).rejects.toMatchObject({ code: 'quota_exceeded' });
+      const replaced = await Promise.all(['a', 'b', 'c', 'a'].map((name) => store.put(small, record(name))));
+      expect(replaced.every((r) => !r.created)).toBe(true);
+      expect((await store.list(small)).map((r) => r.name)).toEqual(['a', 'b', 'c']);
+    } finally {
+      await close();
+    }
+  });
+});
