@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -36,7 +36,13 @@ let tableCounter = 0;
 /** A fresh table with the production schema; each test gets its own so tests never share state. */
 export async function createTestTable(client: DynamoDBDocumentClient, name = `agent-mesh-test-${process.pid}-${++tableCounter}`): Promise<string> {
   await client.send(new CreateTableCommand(tableDefinition(name)));
-  return name;
+  // dynalite answers ResourceNotFound until the table is ACTIVE, a moment after CreateTable returns.
+  for (let tries = 0; tries < 200; tries++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    if (Table?.TableStatus === 'ACTIVE') return name;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`table ${name} did not become ACTIVE`);
 }
 
 /**

@@ -24,9 +24,9 @@ export class TenantUsage {
           TableName: this.table,
           Key: { pk, sk: KIND.usage },
           UpdateExpression: 'ADD #f :n',
-          ConditionExpression: 'attribute_not_exists(#f) OR #f <= :room',
+          ConditionExpression: '(attribute_not_exists(#f) AND :n <= :max) OR #f <= :room',
           ExpressionAttributeNames: { '#f': field },
-          ExpressionAttributeValues: { ':n': amount, ':room': max - amount },
+          ExpressionAttributeValues: { ':n': amount, ':max': max, ':room': max - amount },
         }),
       );
       return true;
