@@ -1,5 +1,5 @@
 import type { Config } from './config/config.js';
-import { createLocalBackend } from './drivers/local/local-backend.js';
+import { createBackend } from './backend.js';
 import { SdkUpstreamConnector } from './drivers/mcp/sdk-upstream-connector.js';
 import { SmtpAlertSink } from './drivers/net/smtp-alert-sink.js';
 import { WebhookAlertSink } from './drivers/net/webhook-alert-sink.js';
@@ -28,7 +28,11 @@ import { VERSION } from './version.js';
 import { toolInvoker } from './mcp/tool-invoker.js';
 import { ALL_TOOLS } from './mcp/tools/index.js';
 import type { ExecutionRecord } from './ports/workflow-store.js';
+import type { EventBus } from './ports/event-bus.js';
+import type { EventEnvelope } from './ports/event-store.js';
+import type { TenantSession } from './tenancy/session.js';
 import type { ApiKeyStore } from './ports/api-key-store.js';
+import type { BackendCheck } from './ports/backend.js';
 import { MachineCache } from './services/workflows/machine-cache.js';
 import { WorkflowRunner } from './services/workflows/workflow-runner.js';
 import { WorkflowService } from './services/workflows/workflow-service.js';
@@ -36,13 +40,13 @@ import { AuditService } from './services/audit/audit-service.js';
 
 export interface App {
   services: Services;
+  /** What `agent-mesh doctor` reports: every configured resource, checked. */
+  check(): Promise<BackendCheck[]>;
   /** Tenants and API keys, for the HTTP auth layer and the admin CLI. */
   apiKeys: ApiKeyStore;
   close(): Promise<void>;
 }
 
-/** The AWS account the embedded backend writes into envelopes (it has none of its own). */
-const LOCAL_ACCOUNT = '000000000000';
 const DAY_MS = 86_400_000;
 /** Detail types of the workflow lifecycle events on the bus (source agent-mesh.workflows). */
 const LIFECYCLE: Partial<Record<string, string>> = {
@@ -58,7 +62,7 @@ const LIFECYCLE: Partial<Record<string, string>> = {
  * so a short command never claims an execution or a delivery.
  */
 export function createApp(config: Config, logger: Logger, options: { background?: boolean } = {}): App {
-  const backend = createLocalBackend(config.dataDir, logger);
+  const backend = createBackend(config, logger);
   const limiter = new RateLimiter(backend.rateLimits);
   limiter.onRejected((session, service, retryAfterMs) =>
     logger.info({ tenant: session.tenantId, service, retryAfterMs }, 'rate limited'),
@@ -69,6 +73,7 @@ export function createApp(config: Config, logger: Logger, options: { background?
   const sinks: AlertSink[] = [new WebhookAlertSink({ policy: egress, timeoutMs, userAgent: `agent-mesh/${VERSION}` })];
   const smtp = config.smtp ? new SmtpAlertSink({ url: config.smtp.url, from: config.smtp.from, timeoutMs }) : undefined;
   if (smtp) sinks.push(smtp);
+  sinks.push(...backend.alertSinks);
   const dispatcher = new DeliveryDispatcher({
     store: backend.events,
     sinks,
@@ -123,24 +128,33 @@ export function createApp(config: Config, logger: Logger, options: { background?
       .catch((error: unknown) => logger.warn({ err: error, execution: execution.id }, 'workflow lifecycle event not sent'));
   };
 
+  const bus = backend.eventBus;
   const listeners = new LiveListeners(logger);
   const ruleIndex = new RuleIndexCache(backend.events, logger);
   services = {
     kv: new KvService(backend.kv, limiter),
     artifacts: new ArtifactService(backend.artifacts, limiter),
-    events: new EventService(backend.events, limiter, ruleIndex, listeners, { region: config.aws.region, account: LOCAL_ACCOUNT }, () =>
-      dispatcher.kick(),
+    events: new EventService(
+      backend.events,
+      limiter,
+      ruleIndex,
+      listeners,
+      { region: config.aws.region, account: config.aws.account, ...(bus && { mirror: mirrorTo(bus, logger) }) },
+      () => dispatcher.kick(),
     ),
     eventAnalytics: new EventAnalyticsService(backend.events, limiter),
-    rules: new RuleService(backend.events, limiter, async (session, name) => (await workflowStore.getWorkflow(session, name)) !== undefined),
+    rules: new RuleService(backend.events, limiter, async (session, name) => (await workflowStore.getWorkflow(session, name)) !== undefined, bus),
     alerts: new AlertService(backend.events, limiter, {
       checkUrl: (url, field) => egress.checkUrl(url, field),
+      ...(backend.alertTopics && { topics: backend.alertTopics }),
       unavailable: {
         ...(!smtp && { email: 'the server has no AGENT_MESH_SMTP_URL to send email through' }),
-        sns: 'SNS topics are reached through the AWS backend (AGENT_MESH_BACKEND=aws); this server runs the embedded one',
+        ...(!sinks.some((sink) => sink.type === 'sns') && {
+          sns: 'SNS topics are reached through the AWS backend (AGENT_MESH_BACKEND=aws); this server runs the embedded one',
+        }),
       },
     }),
-    health: new HealthService(backend.events, limiter, VERSION, 'local'),
+    health: new HealthService(backend.events, limiter, VERSION, backend.kind),
     listeners,
     integrations,
     proxy: new ProxyService(backend.integrations, integrations, pool, limiter, config.integrations.callTimeoutMs),
@@ -169,6 +183,7 @@ export function createApp(config: Config, logger: Logger, options: { background?
   return {
     services,
     apiKeys: backend.apiKeys,
+    check: () => backend.check(),
     async close() {
       clearInterval(pruneTimer);
       await runner.stop();
@@ -181,3 +196,9 @@ export function createApp(config: Config, logger: Logger, options: { background?
   };
 }
 
+
+/** Publishing to the external bus happens after the event is stored, so a failure is logged, not thrown. */
+function mirrorTo(bus: EventBus, logger: Logger) {
+  return (session: TenantSession, envelope: EventEnvelope) =>
+    bus.publish(session, [envelope]).catch((error: unknown) => logger.warn({ err: error, event: envelope.id, tenant: session.tenantId }, 'event not published to the bus'));
+}

@@ -4,6 +4,7 @@ import { createLogger } from '../logging.js';
 import { VERSION } from '../version.js';
 import { ADMIN_USAGE, runAdmin } from './admin.js';
 import { SERVE_USAGE, runServe } from './serve.js';
+import { runDoctor } from './doctor.js';
 import { runStdio } from './stdio.js';
 
 const USAGE = `agent-mesh ${VERSION} — a governed MCP mesh for AI agents
@@ -13,12 +14,14 @@ Usage:
   agent-mesh stdio      the same
   ${SERVE_USAGE}
   ${ADMIN_USAGE.split('\n').join('\n  ')}
+  agent-mesh doctor     check the configured backend (table, bucket, bus, Redis) and print what is missing
   agent-mesh --version
   agent-mesh --help
 
 Environment: AGENT_MESH_DATA_DIR (default ~/.agent-mesh), AGENT_MESH_TENANT_ID (default "default"),
 AGENT_MESH_USER_ID (default "local"), AGENT_MESH_CONFIG (JSON or YAML policy file),
-AGENT_MESH_TOOLS (e.g. "kv,artifacts"), LOG_LEVEL (default info). See README.md.`;
+AGENT_MESH_TOOLS (e.g. "kv,artifacts"), AGENT_MESH_BACKEND (local or aws), AGENT_MESH_REDIS_URL,
+LOG_LEVEL (default info). See README.md and DEPLOYMENT.md.`;
 
 // stdout carries only protocol messages: anything printed by accident goes to stderr.
 console.log = console.error;
@@ -34,7 +37,7 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(VERSION + '\n');
     return;
   }
-  if (!['stdio', 'serve', 'tenants', 'keys'].includes(command)) {
+  if (!['stdio', 'serve', 'tenants', 'keys', 'doctor'].includes(command)) {
     process.stderr.write(`agent-mesh: unknown command "${command}"\n\n${USAGE}\n`);
     process.exit(2);
   }
@@ -44,6 +47,7 @@ async function main(argv: string[]): Promise<void> {
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
   if (command === 'serve') return runServe(argv.slice(1), config, logger);
   if (command === 'tenants' || command === 'keys') return runAdmin(command, argv.slice(1), config, logger);
+  if (command === 'doctor') return runDoctor(config, logger);
   await runStdio(config, logger);
 }
 

@@ -28,7 +28,11 @@ export interface Config {
   enabledToolGroups: ReadonlySet<ToolGroup>;
   /** The identity of a stdio process. */
   stdio: { tenantId: string; userId: string; contextType: ContextType };
-  aws: { region: string; kvTable: string; artifactsBucket: string; eventBus: string };
+  /** AGENT_MESH_BACKEND: `local` (SQLite + files in dataDir) or `aws`. */
+  backend: BackendKind;
+  aws: AwsConfig;
+  /** AGENT_MESH_REDIS_URL: rate limits shared by every instance on one Redis; else per process. */
+  redisUrl: string | undefined;
   events: EventsConfig;
   /** Addresses outbound requests may reach although private (the config file's network.allow). */
   networkAllow: readonly string[];
@@ -40,6 +44,23 @@ export interface Config {
   /** JWT bearer auth for HTTP serving, when the config file has a jwt section. */
   jwt: JwtSettings | undefined;
   policyFor(tenantId: string): TenantPolicy;
+}
+
+export const BACKEND_KINDS = ['local', 'aws'] as const;
+export type BackendKind = (typeof BACKEND_KINDS)[number];
+
+export interface AwsConfig {
+  region: string;
+  kvTable: string;
+  artifactsBucket: string;
+  eventBus: string;
+  /** The account written into event envelopes (AWS_ACCOUNT_ID). */
+  account: string;
+  /** Path-style S3 URLs: needed by most S3-compatible services; on when an S3 endpoint URL is set. */
+  s3ForcePathStyle: boolean;
+  /** An optional EventBridge target for every mirrored rule (e.g. an SQS queue or archive) and its role. */
+  ruleTargetArn: string | undefined;
+  ruleTargetRoleArn: string | undefined;
 }
 
 export interface EventsConfig {
@@ -82,12 +103,9 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     enabledToolGroups: parseToolGroups(env.AGENT_MESH_TOOLS),
     stdio: { tenantId, userId, contextType },
-    aws: {
-      region: env.AWS_REGION || 'us-west-2',
-      kvTable: env.AGENT_MESH_KV_TABLE || 'agent-mesh-kv',
-      artifactsBucket: env.AGENT_MESH_ARTIFACTS_BUCKET || 'agent-mesh-artifacts',
-      eventBus: env.AGENT_MESH_EVENT_BUS || 'agent-mesh-events',
-    },
+    backend: parseBackend(env.AGENT_MESH_BACKEND),
+    aws: parseAws(env),
+    redisUrl: env.AGENT_MESH_REDIS_URL ? checkRedisUrl(env.AGENT_MESH_REDIS_URL) : undefined,
     events: {
       retentionDays: file.events?.retentionDays ?? 30,
       delivery: {
@@ -163,6 +181,55 @@ function checkAllowlist(entries: string[], source: string): string[] {
 }
 
 /** smtp://user:pass@host:port or smtps://…; the message never repeats the URL, which may hold a password. */
+function parseBackend(raw: string | undefined): BackendKind {
+  const backend = (raw || 'local').toLowerCase();
+  if (!(BACKEND_KINDS as readonly string[]).includes(backend)) {
+    throw new ConfigError(`AGENT_MESH_BACKEND: "${raw}" is not one of ${BACKEND_KINDS.join(', ')}`);
+  }
+  return backend as BackendKind;
+}
+
+function parseAws(env: Env): AwsConfig {
+  const account = env.AWS_ACCOUNT_ID || '000000000000';
+  if (!/^\d{12}$/.test(account)) throw new ConfigError(`AWS_ACCOUNT_ID: "${account}" is not a 12-digit account id`);
+  const pathStyle = env.AGENT_MESH_S3_FORCE_PATH_STYLE;
+  if (pathStyle !== undefined && pathStyle !== '' && !['true', 'false', '1', '0'].includes(pathStyle)) {
+    throw new ConfigError('AGENT_MESH_S3_FORCE_PATH_STYLE: expected true or false');
+  }
+  const bucket = env.AGENT_MESH_ARTIFACTS_BUCKET || 'agent-mesh-artifacts';
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError(`AGENT_MESH_ARTIFACTS_BUCKET: "${bucket}" is not a valid S3 bucket name`);
+  }
+  const table = env.AGENT_MESH_KV_TABLE || 'agent-mesh-kv';
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(table)) throw new ConfigError(`AGENT_MESH_KV_TABLE: "${table}" is not a valid DynamoDB table name`);
+  const targetArn = env.AGENT_MESH_EVENTBRIDGE_TARGET_ARN || undefined;
+  if (targetArn !== undefined && !targetArn.startsWith('arn:')) throw new ConfigError('AGENT_MESH_EVENTBRIDGE_TARGET_ARN: expected an ARN (arn:…)');
+  return {
+    region: env.AWS_REGION || 'us-west-2',
+    kvTable: table,
+    artifactsBucket: bucket,
+    eventBus: env.AGENT_MESH_EVENT_BUS || 'agent-mesh-events',
+    account,
+    s3ForcePathStyle:
+      pathStyle === undefined || pathStyle === '' ? Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) : pathStyle === 'true' || pathStyle === '1',
+    ruleTargetArn: targetArn,
+    ruleTargetRoleArn: env.AGENT_MESH_EVENTBRIDGE_TARGET_ROLE_ARN || undefined,
+  };
+}
+
+function checkRedisUrl(raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || !url.hostname) {
+    throw new ConfigError('AGENT_MESH_REDIS_URL: expected redis://[user:password@]host[:port][/db] or rediss://…');
+  }
+  return raw;
+}
+
 function checkSmtpUrl(raw: string): string {
   let url: URL | undefined;
   try {

@@ -1,11 +1,13 @@
 import type { TenantSession } from '../tenancy/session.js';
+import type { AlertSubscription } from './alert-topics.js';
 import type { EventEnvelope } from './event-store.js';
 
 /** Where an alert sends matching events. */
 export type AlertChannel =
   | { type: 'webhook'; url: string; headers?: Record<string, string> }
   | { type: 'email'; to: string[]; subject?: string }
-  | { type: 'sns'; topic_arn: string };
+  /** `subscriptions` is set when agent-mesh made the topic for this alert (and deletes it with the alert). */
+  | { type: 'sns'; topic_arn: string; subscriptions?: AlertSubscription[] };
 
 export type AlertChannelType = AlertChannel['type'];
 

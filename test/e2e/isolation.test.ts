@@ -1,6 +1,7 @@
 /**
- * Tenant isolation, end to end: two server processes for tenants `alpha` and `beta` share ONE data folder
- * (one SQLite database, one artifacts tree) and hammer overlapping, adversarial keys at the same time.
+ * Tenant isolation, end to end: two server processes for tenants `alpha` and `beta` share ONE store and
+ * hammer overlapping, adversarial keys at the same time: once on one data folder (one SQLite database, one
+ * artifacts tree), once on the AWS backend (one DynamoDB table on dynalite, one S3 bucket on fauxqs).
  *
  * The keys are randomized from a seeded PRNG; the seed is printed and is part of the suite name. To replay a
  * failing run: ISOLATION_SEED=<seed> npx vitest run test/e2e/isolation.test.ts
@@ -15,6 +16,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, structured, lazyTempDir, writeConfig, type ServerHandle, type Structured } from '../helpers/server-process.js';
 import { Rng } from '../helpers/random.js';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { startAwsEnvironment, type AwsEnvironment } from '../helpers/aws-environment.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Seeded randomness
@@ -349,7 +353,9 @@ const putArgs = (key: string, a: { body: Buffer; binary: boolean }) =>
 // The suite
 // ---------------------------------------------------------------------------------------------------------
 
-describe(`tenant isolation on one shared data folder (seed ${SEED})`, () => {
+function describeIsolation(backend: 'local' | 'aws'): void {
+describe(`tenant isolation on one shared ${backend === 'local' ? 'data folder' : 'DynamoDB table and S3 bucket'} (seed ${SEED})`, () => {
+  let aws: AwsEnvironment | undefined;
   // `rng` is only used synchronously (pool, plans, choices made before a phase's first await), so the same
   // seed replays the same keys and the same plans; `noise` is drawn while calls are in flight (spellings,
   // values), in whatever order responses arrive.
@@ -375,8 +381,9 @@ describe(`tenant isolation on one shared data folder (seed ${SEED})`, () => {
         },
       },
     });
+    if (backend === 'aws') aws = await startAwsEnvironment();
     const start = (tenant: Tenant) =>
-      startServer({ AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_TENANT_ID: tenant, AGENT_MESH_USER_ID: `${tenant}-user`, AGENT_MESH_CONFIG: config });
+      startServer({ ...aws?.env, AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_TENANT_ID: tenant, AGENT_MESH_USER_ID: `${tenant}-user`, AGENT_MESH_CONFIG: config });
     // Start both at once: both open (and possibly migrate) the same database concurrently.
     const [alpha, beta] = await Promise.all([start('alpha'), start('beta')]);
     servers.alpha = alpha;
@@ -385,6 +392,7 @@ describe(`tenant isolation on one shared data folder (seed ${SEED})`, () => {
 
   afterAll(async () => {
     await Promise.allSettled(Object.values(servers).map((s) => s.close()));
+    await aws?.close();
     data.cleanup();
     configDir.cleanup();
   });
@@ -734,7 +742,7 @@ describe(`tenant isolation on one shared data folder (seed ${SEED})`, () => {
     check.assertNone('reads after deletes');
   });
 
-  it('on disk, every row and every artifact file belongs to the tenant that wrote it', () => {
+  it.runIf(backend === 'local')('on disk, every row and every artifact file belongs to the tenant that wrote it', () => {
     const db = new Database(join(data.dir, 'agent-mesh.db'), { readonly: true, fileMustExist: true });
     try {
       const tenantsInDb = db.prepare('SELECT DISTINCT tenant FROM kv UNION SELECT DISTINCT tenant FROM artifacts').pluck().all() as string[];
@@ -762,4 +770,44 @@ describe(`tenant isolation on one shared data folder (seed ${SEED})`, () => {
       db.close();
     }
   });
+
+  it.runIf(backend === 'aws')('in the table and the bucket, every item and object belongs to the tenant that wrote it', async () => {
+    const { dynamo, s3, table, bucket } = aws!;
+    const partitions = new Map<string, Record<string, unknown>[]>();
+    for (const tenant of TENANTS) {
+      const items: Record<string, unknown>[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await dynamo.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `T#${tenant}` }, ExclusiveStartKey: start, ConsistentRead: true }));
+        items.push(...(page.Items ?? []));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      partitions.set(tenant, items);
+    }
+    const objects: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+      objects.push(...(page.Contents ?? []).map((o) => o.Key!));
+      token = page.NextContinuationToken;
+    } while (token);
+    const objectsOf = (tenant: Tenant) => new Set(objects.filter((key) => key.startsWith(`tenants/${tenant}/`)));
+    expect(objects.every((key) => TENANTS.some((t) => key.startsWith(`tenants/${t}/`)))).toBe(true);
+    for (const tenant of TENANTS) {
+      const items = partitions.get(tenant)!;
+      const kvItems = items.filter((item) => String(item.sk).startsWith('KV#'));
+      expect(new Set(kvItems.map((item) => String(item.sk).slice(3)))).toEqual(new Set(model[tenant].kv.keys()));
+      const artItems = items.filter((item) => String(item.sk).startsWith('ART#'));
+      expect(new Set(artItems.map((item) => String(item.sk).slice(4)))).toEqual(new Set(model[tenant].artifacts.keys()));
+      // No stray objects: the tenant's prefix holds exactly the objects its index rows point to.
+      expect(objectsOf(tenant)).toEqual(new Set(artItems.map((item) => String(item.objectKey))));
+      const usage = items.find((item) => item.sk === 'USAGE')!;
+      expect(usage.kvKeys).toBe(kvItems.length);
+      expect(usage.artifactBytes).toBe(artItems.reduce((sum, item) => sum + Number(item.size), 0));
+    }
+  });
 });
+}
+
+describeIsolation('local');
+describeIsolation('aws');

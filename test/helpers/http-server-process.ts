@@ -51,6 +51,25 @@ export function admin(env: Record<string, string>, ...args: string[]): string {
   return run.stdout.trim();
 }
 
+/**
+ * Like `admin`, without blocking this process: needed when the backend the command talks to (an emulator)
+ * runs inside the test process.
+ */
+export async function adminAsync(env: Record<string, string>, ...args: string[]): Promise<string> {
+  const run = await runCli(env, ...args);
+  if (run.status !== 0) throw new Error(`agent-mesh ${args.join(' ')} exited ${run.status}: ${run.stderr}`);
+  return run.stdout.trim();
+}
+
+export function runCli(env: Record<string, string>, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [SERVER_ENTRY, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve) => child.once('close', (status) => resolve({ status, stdout, stderr })));
+}
+
 export async function httpClient(url: string, token?: string): Promise<Client> {
   const transport = new StreamableHTTPClientTransport(new URL(url), token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : {});
   const client = new Client({ name: 'agent-mesh-tests', version: '1.0.0' });

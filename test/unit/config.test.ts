@@ -48,7 +48,7 @@ describe('config', () => {
     const config = loadConfig({});
     expect(config.stdio).toEqual({ tenantId: 'default', userId: 'local', contextType: 'user' });
     expect(config.dataDir).toMatch(/\.agent-mesh$/);
-    expect(config.aws).toEqual({ region: 'us-west-2', kvTable: 'agent-mesh-kv', artifactsBucket: 'agent-mesh-artifacts', eventBus: 'agent-mesh-events' });
+    expect(config.aws).toMatchObject({ region: 'us-west-2', kvTable: 'agent-mesh-kv', artifactsBucket: 'agent-mesh-artifacts', eventBus: 'agent-mesh-events' });
     expect(config.logLevel).toBe('info');
     expect([...config.enabledToolGroups]).toContain('kv');
   });

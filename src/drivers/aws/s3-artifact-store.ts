@@ -24,8 +24,6 @@ const OBJECT_ROOT = 'tenants/';
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const OBJECT_ID = /^[0-9a-f]{32}$/;
-/** Above every valid key character (keys.ts refuses noncharacters, so no key starts with it). */
-const KEY_UPPER_BOUND = '\u{10FFFF}';
 
 export interface S3ArtifactStoreOptions {
   /** Bodies larger than this go up as a multipart upload. Default 8 MiB. */
@@ -208,31 +206,34 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async list(session: TenantSession, query: ListQuery): Promise<ListPage<ArtifactMeta>> {
     const names = tenantNames(session);
-    const from = query.after !== undefined && utf8Compare(query.after, query.prefix) > 0 ? query.after : query.prefix;
-    const lower = names.sk(from);
-    const upper = names.sk(query.prefix + KEY_UPPER_BOUND);
-    if (utf8Compare(lower, upper) > 0) return { items: [] };
-
-    const rows: ArtifactRow[] = [];
+    const { prefix, limit, after } = query;
+    // begins_with rather than a BETWEEN up to U+10FFFF: emulators do not all compare strings by UTF-8 bytes.
     let start: Record<string, unknown> | undefined;
+    if (after !== undefined) {
+      // DynamoDB refuses a start key outside the key condition: one before the prefix changes nothing,
+      // one past every key of the prefix leaves nothing.
+      if (after.startsWith(prefix)) start = { pk: names.pk, sk: names.sk(after) };
+      else if (utf8Compare(after, prefix) > 0) return { items: [] };
+    }
+    const rows: ArtifactRow[] = [];
     do {
       const page = await this.dynamo.send(
         new QueryCommand({
           TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
-          ExpressionAttributeValues: { ':pk': names.pk, ':lower': lower, ':upper': upper },
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': names.pk, ':prefix': names.sk(prefix) },
           ConsistentRead: true,
-          // One more than the page, to know whether more follow, and one for `after` itself (BETWEEN includes it).
-          Limit: Math.max(1, query.limit + 2 - rows.length),
+          // One more than the page, to know whether more follow.
+          Limit: Math.max(1, limit + 1 - rows.length),
           ...(start && { ExclusiveStartKey: start }),
         }),
       );
-      for (const item of (page.Items ?? []) as ArtifactRow[]) if (item.key !== query.after) rows.push(item);
+      rows.push(...((page.Items ?? []) as ArtifactRow[]));
       start = page.LastEvaluatedKey;
-    } while (start && rows.length <= query.limit);
+    } while (start && rows.length <= limit);
 
-    const items = rows.slice(0, query.limit).map(toMeta);
-    return rows.length > query.limit ? { items, nextAfter: items[items.length - 1]!.key } : { items };
+    const items = rows.slice(0, limit).map(toMeta);
+    return rows.length > limit ? { items, nextAfter: items[items.length - 1]!.key } : { items };
   }
 
   async delete(session: TenantSession, key: string): Promise<boolean> {

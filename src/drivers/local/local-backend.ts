@@ -1,12 +1,7 @@
 import { join } from 'node:path';
+import { accessSync, constants } from 'node:fs';
 import type { Logger } from '../../logging.js';
-import type { ArtifactStore } from '../../ports/artifact-store.js';
-import type { EventStore } from '../../ports/event-store.js';
-import type { IntegrationStore } from '../../ports/integration-store.js';
-import type { WorkflowStore } from '../../ports/workflow-store.js';
-import type { ApiKeyStore } from '../../ports/api-key-store.js';
-import type { AuditStore } from '../../ports/audit-store.js';
-import type { KvStore } from '../../ports/kv-store.js';
+import type { Backend, BackendCheck } from '../../ports/backend.js';
 import type { RateLimitStore } from '../../ports/rate-limit-store.js';
 import { FileArtifactStore } from './file-artifact-store.js';
 import { MemoryRateLimitStore } from './memory-rate-limit-store.js';
@@ -16,31 +11,22 @@ import { SqliteWorkflowStore } from './sqlite-workflow-store.js';
 import { SqliteApiKeyStore } from './sqlite-api-key-store.js';
 import { SqliteAuditStore } from './sqlite-audit-store.js';
 import { SqliteKvStore } from './sqlite-kv-store.js';
-import { checkpointInBackground, openDatabase } from './sqlite-database.js';
-
-export interface Backend {
-  kv: KvStore;
-  artifacts: ArtifactStore;
-  events: EventStore;
-  integrations: IntegrationStore;
-  workflows: WorkflowStore;
-  apiKeys: ApiKeyStore;
-  audit: AuditStore;
-  rateLimits: RateLimitStore;
-  close(): Promise<void>;
-}
+import { checkpointInBackground, MIGRATION_COUNT, openDatabase, type SqliteDatabase } from './sqlite-database.js';
 
 const PURGE_EVERY_MS = 30_000;
 const PURGE_BATCH = 1000;
 
-/** The embedded default: one SQLite database and the artifact files beside it, in one data folder. */
-export function createLocalBackend(dataDir: string, logger: Logger): Backend {
+/**
+ * The embedded default: one SQLite database and the artifact files beside it, in one data folder. Rate
+ * limits live in this process unless a shared store (Redis) is passed in.
+ */
+export function createLocalBackend(dataDir: string, logger: Logger, sharedRateLimits?: RateLimitStore): Backend {
   const db = openDatabase(dataDir);
   const stopCheckpoints = checkpointInBackground(db);
   const kv = new SqliteKvStore(db);
   const artifacts = new FileArtifactStore(db, join(dataDir, 'artifacts'));
   const events = new SqliteEventStore(db);
-  const rateLimits = new MemoryRateLimitStore();
+  const rateLimits = sharedRateLimits ?? new MemoryRateLimitStore();
 
   artifacts.sweepLeftovers().then(
     (removed) => removed > 0 && logger.info({ removed }, 'removed artifact files left by killed writers'),
@@ -55,6 +41,7 @@ export function createLocalBackend(dataDir: string, logger: Logger): Backend {
   purge.unref();
 
   return {
+    kind: 'local',
     kv,
     artifacts,
     events,
@@ -63,6 +50,8 @@ export function createLocalBackend(dataDir: string, logger: Logger): Backend {
     apiKeys: new SqliteApiKeyStore(db),
     audit: new SqliteAuditStore(db),
     rateLimits,
+    alertSinks: [],
+    check: async () => checkDataDir(dataDir, db),
     async close() {
       clearInterval(purge);
       stopCheckpoints();
@@ -70,4 +59,23 @@ export function createLocalBackend(dataDir: string, logger: Logger): Backend {
       db.close();
     },
   };
+}
+
+function checkDataDir(dataDir: string, db: SqliteDatabase): BackendCheck[] {
+  const subject = `data folder ${dataDir}`;
+  try {
+    accessSync(dataDir, constants.R_OK | constants.W_OK);
+  } catch {
+    return [{ subject, status: 'fail', detail: 'not readable and writable by this user' }];
+  }
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const journal = db.pragma('journal_mode', { simple: true }) as string;
+  return [
+    { subject, status: 'ok', detail: 'readable and writable' },
+    {
+      subject: 'sqlite database agent-mesh.db',
+      status: version === MIGRATION_COUNT && journal === 'wal' ? 'ok' : 'fail',
+      detail: `schema ${version}/${MIGRATION_COUNT}, journal ${journal}`,
+    },
+  ];
 }

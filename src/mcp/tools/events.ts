@@ -160,7 +160,14 @@ const channelSchema = z.discriminatedUnion('type', [
     to: z.union([z.string(), z.array(z.string())]).describe('One address or a list.'),
     subject: z.string().optional(),
   }),
-  z.strictObject({ type: z.literal('sns'), topic_arn: z.string().describe('arn:aws:sns:<region>:<account>:<topic>') }),
+  z.strictObject({
+    type: z.literal('sns'),
+    topic_arn: z.string().optional().describe('An existing topic, arn:aws:sns:<region>:<account>:<topic>. Give this or subscriptions.'),
+    subscriptions: z
+      .array(z.strictObject({ protocol: z.enum(['email', 'https', 'sqs']), endpoint: z.string().describe('Email address, https URL or SQS queue ARN.') }))
+      .optional()
+      .describe('agent-mesh creates a topic for this alert with these subscriptions (email and https ones must be confirmed by their owner).'),
+  }),
 ]);
 
 const alertSchema = z.strictObject({
@@ -178,7 +185,7 @@ export const eventsCreateAlert = defineTool({
   title: 'Create or replace an alert',
   description:
     'Subscribe a webhook, email addresses or an SNS topic to the tenant\'s events that match a pattern. Webhooks are retried with exponential backoff. ' +
-    'Email needs AGENT_MESH_SMTP_URL on the server; SNS needs the AWS backend.',
+    'Email needs AGENT_MESH_SMTP_URL on the server; SNS needs the AWS backend, and either names a topic or has agent-mesh create one with subscriptions.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   input: z.strictObject({ name: nameArg, event_pattern: patternArg, channel: channelSchema }),
   output: alertSchema.extend({ created: z.boolean() }),

@@ -1,6 +1,7 @@
 import { MeshError, invalidArgument, notFound } from '../../errors.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { AlertChannel, AlertChannelType } from '../../ports/alert-sink.js';
+import type { AlertSubscription, AlertTopics } from '../../ports/alert-topics.js';
 import type { AlertRecord, EventStore } from '../../ports/event-store.js';
 import { requirePermission } from '../../tenancy/permissions.js';
 import type { TenantSession } from '../../tenancy/session.js';
@@ -11,19 +12,22 @@ import { compileInputPattern } from './pattern-input.js';
 export type ChannelInput =
   | { type: 'webhook'; url: string; headers?: Record<string, string> }
   | { type: 'email'; to: string | string[]; subject?: string }
-  | { type: 'sns'; topic_arn: string };
+  | { type: 'sns'; topic_arn?: string; subscriptions?: AlertSubscription[] };
 
 export interface AlertServiceOptions {
   /** Checks a webhook URL against the egress policy (throws invalid_argument or permission_denied). */
   checkUrl(url: string, field: string): Promise<URL>;
   /** Why a channel type cannot be used on this server, by type; absent types are available. */
   unavailable: Partial<Record<AlertChannelType, string>>;
+  /** Makes a topic per alert for sns channels given as subscriptions (AWS backend only). */
+  topics?: AlertTopics;
 }
 
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 const RESERVED_HEADERS = new Set(['host', 'content-type', 'content-length', 'transfer-encoding', 'connection']);
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+const SQS_QUEUE_ARN = /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$/;
 
 /** Header values may be secrets: listings show only their names. */
 function publicChannel(channel: AlertChannel): Record<string, unknown> {
@@ -53,11 +57,23 @@ export class AlertService {
     const { json } = compileInputPattern(input.event_pattern, 'event_pattern');
     const reason = this.options.unavailable[input.channel.type];
     if (reason) throw new MeshError('unavailable', `channel.type: ${input.channel.type} alerts are not available here: ${reason}`, { field: 'channel.type' });
-    const channel = await this.validateChannel(input.channel);
+    let channel = await this.validateChannel(input.channel);
     await this.limiter.acquire(session, 'sns');
+    const previous = (await this.store.listAlerts(session)).find((alert) => alert.name === name);
+    if (channel.type === 'sns' && channel.subscriptions) {
+      channel = { ...channel, topic_arn: await this.topics().ensure(session, name, channel.subscriptions) };
+    }
     const alert: AlertRecord = { name, pattern: json, channel, createdAt: this.now() };
     const { created } = await this.store.putAlert(session, alert);
+    if (previous && ownsTopic(previous) && !ownsTopic(alert)) await this.topics().remove(session, name);
     return { ...describe(alert), created };
+  }
+
+  private topics(): AlertTopics {
+    if (!this.options.topics) {
+      throw new MeshError('unavailable', 'channel.subscriptions: topics per alert are made on the AWS backend (AGENT_MESH_BACKEND=aws)', { field: 'channel.subscriptions' });
+    }
+    return this.options.topics;
   }
 
   private async validateChannel(channel: ChannelInput): Promise<AlertChannel> {
@@ -85,10 +101,14 @@ export class AlertService {
         return { type: 'email', to, ...(channel.subject !== undefined && { subject: channel.subject }) };
       }
       case 'sns':
-        if (!SNS_TOPIC_ARN.test(channel.topic_arn)) {
+        if ((channel.topic_arn === undefined) === (channel.subscriptions === undefined)) {
+          throw invalidArgument('channel', 'an sns channel takes either topic_arn (an existing topic) or subscriptions (a topic made for this alert)');
+        }
+        if (channel.subscriptions) return { type: 'sns', topic_arn: '', subscriptions: validateSubscriptions(channel.subscriptions) };
+        if (!SNS_TOPIC_ARN.test(channel.topic_arn!)) {
           throw invalidArgument('channel.topic_arn', 'is not an SNS topic ARN like arn:aws:sns:us-west-2:123456789012:alerts');
         }
-        return { type: 'sns', topic_arn: channel.topic_arn };
+        return { type: 'sns', topic_arn: channel.topic_arn! };
     }
   }
 
@@ -102,7 +122,30 @@ export class AlertService {
     requirePermission(session, 'events:write');
     const name = validateName(rawName);
     await this.limiter.acquire(session, 'sns');
+    const alert = (await this.store.listAlerts(session)).find((a) => a.name === name);
     if (!(await this.store.deleteAlert(session, name))) throw notFound(`alert "${name}" not found`);
+    if (alert && ownsTopic(alert)) await this.topics().remove(session, name);
     return { name, deleted: true as const };
   }
+}
+
+const ownsTopic = (alert: AlertRecord): boolean => alert.channel.type === 'sns' && alert.channel.subscriptions !== undefined;
+
+function validateSubscriptions(subscriptions: AlertSubscription[]): AlertSubscription[] {
+  if (subscriptions.length === 0 || subscriptions.length > 10) throw invalidArgument('channel.subscriptions', 'give 1-10 subscriptions');
+  return subscriptions.map(({ protocol, endpoint }, i) => {
+    const field = `channel.subscriptions.${i}.endpoint`;
+    if (protocol === 'email' && (!EMAIL.test(endpoint) || endpoint.length > 254)) throw invalidArgument(field, `"${endpoint}" is not an email address`);
+    if (protocol === 'https') {
+      let url: URL | undefined;
+      try {
+        url = new URL(endpoint);
+      } catch {
+        // reported below
+      }
+      if (!url || url.protocol !== 'https:') throw invalidArgument(field, 'must be an https:// URL (SNS sends to it from AWS)');
+    }
+    if (protocol === 'sqs' && !SQS_QUEUE_ARN.test(endpoint)) throw invalidArgument(field, 'must be an SQS queue ARN like arn:aws:sqs:us-west-2:123456789012:alerts');
+    return { protocol, endpoint };
+  });
 }

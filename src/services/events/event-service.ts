@@ -43,6 +43,11 @@ export type WorkflowStarter = (session: TenantSession, workflow: string, input: 
 export interface EventServiceSettings {
   region: string;
   account: string;
+  /**
+   * Copies a stored event to an external bus (EventBridge on AWS). Called after the event is stored and
+   * its deliveries queued; it must not throw, since the send has already happened.
+   */
+  mirror?: (session: TenantSession, envelope: EventEnvelope) => Promise<void>;
 }
 
 const DEFAULT_QUERY_LIMIT = 50;
@@ -101,6 +106,7 @@ export class EventService {
     const stored: StoredEvent = { envelope, timeMs };
     await this.store.append(session, stored, deliveries);
     if (deliveries.length > 0) this.onDeliveriesQueued();
+    await this.settings.mirror?.(session, envelope);
     this.listeners.publish(session, envelope);
     for (const start of workflowStarts) {
       // Named after the event and rule, so a retried delivery of the same event starts it once.

@@ -1,5 +1,6 @@
 import { invalidArgument, notFound } from '../../errors.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
+import type { EventBus } from '../../ports/event-bus.js';
 import type { EventStore, RuleRecord, RuleTarget } from '../../ports/event-store.js';
 import { requirePermission } from '../../tenancy/permissions.js';
 import type { TenantSession } from '../../tenancy/session.js';
@@ -37,6 +38,8 @@ export class RuleService {
     private readonly store: EventStore,
     private readonly limiter: RateLimiter,
     private readonly workflowExists: WorkflowLookup | undefined,
+    /** An external bus the rules are mirrored to (EventBridge on AWS). */
+    private readonly bus?: EventBus,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -58,8 +61,21 @@ export class RuleService {
       createdAt: now,
       updatedAt: now,
     };
+    const previous = this.bus ? (await this.store.listRules(session)).find((r) => r.name === name) : undefined;
     const { created } = await this.store.putRule(session, rule);
+    if (this.bus) await this.mirrorOrUndo(session, rule, created ? undefined : previous);
     return { ...describe(rule), created };
+  }
+
+  /** A rule the bus refused is taken back out of the store (or the one it replaced is put back). */
+  private async mirrorOrUndo(session: TenantSession, rule: RuleRecord, previous: RuleRecord | undefined): Promise<void> {
+    try {
+      await this.bus!.putRule(session, rule);
+    } catch (error) {
+      if (previous) await this.store.putRule(session, previous);
+      else await this.store.deleteRule(session, rule.name);
+      throw error;
+    }
   }
 
   private async resolveTargets(session: TenantSession, inputs: TargetInput[]): Promise<RuleTarget[]> {
@@ -95,6 +111,11 @@ export class RuleService {
     requirePermission(session, 'events:write');
     const name = validateName(rawName);
     await this.limiter.acquire(session, 'eventbridge');
+    // The bus first: its delete is idempotent, so a failure after it leaves a rule that a retry removes.
+    if (this.bus) {
+      if (!(await this.store.listRules(session)).some((rule) => rule.name === name)) throw notFound(`rule "${name}" not found`);
+      await this.bus.deleteRule(session, name);
+    }
     if (!(await this.store.deleteRule(session, name))) throw notFound(`rule "${name}" not found`);
     return { name, deleted: true as const };
   }

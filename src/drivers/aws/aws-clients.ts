@@ -1,0 +1,50 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+
+export interface AwsClientSettings {
+  region: string;
+  s3ForcePathStyle: boolean;
+}
+
+export interface AwsClients {
+  dynamo: DynamoDBDocumentClient;
+  s3: S3Client;
+  eventBridge: EventBridgeClient;
+  sns: SNSClient;
+  destroy(): void;
+}
+
+/**
+ * SDK clients for the AWS backend. Credentials and endpoints come from the SDK's own chain
+ * (AWS_PROFILE, AWS_ACCESS_KEY_ID, instance roles; AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, …), so
+ * DynamoDB- and S3-compatible services work by setting those variables.
+ */
+export function createAwsClients(settings: AwsClientSettings): AwsClients {
+  const base = { region: settings.region, maxAttempts: 4 };
+  const dynamoBase = new DynamoDBClient(base);
+  const dynamo = DynamoDBDocumentClient.from(dynamoBase, { marshallOptions: { removeUndefinedValues: true } });
+  const s3 = new S3Client({
+    ...base,
+    forcePathStyle: settings.s3ForcePathStyle,
+    // S3-compatible services often reject the SDK's default streaming checksums; we send SHA-256 ourselves.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const eventBridge = new EventBridgeClient(base);
+  const sns = new SNSClient(base);
+  return {
+    dynamo,
+    s3,
+    eventBridge,
+    sns,
+    destroy() {
+      dynamoBase.destroy();
+      s3.destroy();
+      eventBridge.destroy();
+      sns.destroy();
+    },
+  };
+}

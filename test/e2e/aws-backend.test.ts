@@ -1,0 +1,212 @@
+/**
+ * AGENT_MESH_BACKEND=aws end to end: the built server as child processes on DynamoDB (dynalite) and S3/SNS
+ * (fauxqs) on 127.0.0.1, the loopback FAKE EventBridge, and Debian's redis-server for shared limits.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAwsEnvironment, type AwsEnvironment } from '../helpers/aws-environment.js';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startRedis } from '../helpers/aws-emulators.js';
+import { adminAsync, httpClient, runCli, startHttpServerProcess, type HttpServerProcess } from '../helpers/http-server-process.js';
+import { lazyTempDir, startServer, writeConfig } from '../helpers/server-process.js';
+
+type Structured = Record<string, unknown> & { error?: { code: string } };
+const call = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult & { structuredContent: Structured }> =>
+  (await client.callTool({ name, arguments: args })) as CallToolResult & { structuredContent: Structured };
+
+describe('two agent-mesh serve processes on one DynamoDB table and one Redis', () => {
+  let aws: AwsEnvironment;
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  const data = lazyTempDir('agent-mesh-aws-serve');
+  const servers: HttpServerProcess[] = [];
+  const clients: Client[] = [];
+  const CAPACITY = 12;
+
+  beforeAll(async () => {
+    [aws, redis] = await Promise.all([startAwsEnvironment(), startRedis()]);
+    const config = writeConfig(data.dir, {
+      tenants: { acme: { rateLimits: { s3: { capacity: CAPACITY, refillPerSecond: 0.001 } } } },
+    });
+    const env = { ...aws.env, AGENT_MESH_REDIS_URL: redis.url, AGENT_MESH_CONFIG: config, AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_SECRET_KEY: 'a'.repeat(64) };
+    await adminAsync(env, 'tenants', 'create', 'acme');
+    const token = await adminAsync(env, 'keys', 'create', '--tenant', 'acme', '--user', 'ops');
+    servers.push(...(await Promise.all([startHttpServerProcess(env), startHttpServerProcess(env)])));
+    clients.push(...(await Promise.all(servers.map((server) => httpClient(server.url, token)))));
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(clients.map((client) => client.close()));
+    await Promise.allSettled(servers.map((server) => server.stop()));
+    await Promise.allSettled([aws?.close(), redis?.close()]);
+    data.cleanup();
+  });
+
+  it("each instance reads the other's KV, artifact, event and workflow writes at once", async () => {
+    const [a, b] = clients as [Client, Client];
+    expect((await call(a, 'kv_set', { key: 'shared/config', value: { mode: 'blue' } })).structuredContent.version).toBe(1);
+    expect((await call(b, 'kv_get', { key: 'shared/config' })).structuredContent).toMatchObject({ value: { mode: 'blue' }, version: 1 });
+    expect((await call(b, 'kv_set', { key: 'shared/config', value: { mode: 'green' }, if_version: 1 })).structuredContent.version).toBe(2);
+    expect((await call(a, 'kv_set', { key: 'shared/config', value: 'stale', if_version: 1 })).structuredContent.error?.code).toBe('conflict');
+
+    await call(a, 'artifacts_put', { key: 'reports/q3.md', content: '# Q3\n', content_type: 'text/markdown' });
+    expect((await call(b, 'artifacts_get', { key: 'reports/q3.md' })).structuredContent).toMatchObject({ content: '# Q3\n', version: 1 });
+
+    const sent = await call(b, 'events_send', { source: 'billing', detail_type: 'InvoicePaid', detail: { amount: 42 } });
+    const found = await call(a, 'events_query', { source: 'billing' });
+    expect((found.structuredContent.events as { id: string }[]).map((e) => e.id)).toEqual([sent.structuredContent.event_id]);
+
+    await call(a, 'workflow_create', { name: 'double', definition: { StartAt: 'Go', States: { Go: { Type: 'Pass', Parameters: { 'n.$': 'States.MathAdd($.n, $.n)' }, End: true } } } });
+    const run = await call(b, 'workflow_start', { name: 'double', input: { n: 21 }, wait_seconds: 20 });
+    expect(run.structuredContent).toMatchObject({ status: 'SUCCEEDED', output: { n: 42 } });
+    expect((await call(a, 'workflow_status', { execution_id: run.structuredContent.execution_id })).structuredContent.status).toBe('SUCCEEDED');
+  });
+
+  it('share one rate limit through Redis: of N parallel calls over both instances exactly capacity are admitted', async () => {
+    const calls = Array.from({ length: 40 }, (_, i) => call(clients[i % 2]!, 'artifacts_list', {}));
+    const results = await Promise.all(calls);
+    const admitted = results.filter((r) => !r.isError).length;
+    const limited = results.filter((r) => r.structuredContent.error?.code === 'rate_limited').length;
+    // The first test used a few s3 tokens of this bucket, which never refills meaningfully.
+    expect(admitted + limited).toBe(40);
+    expect(admitted).toBeLessThanOrEqual(CAPACITY - 2);
+    expect(admitted).toBe(CAPACITY - 2);
+  });
+});
+
+describe('stdio on AWS: events reach EventBridge, rules are mirrored with the tenant joined in', () => {
+  let aws: AwsEnvironment;
+  const data = lazyTempDir('agent-mesh-aws-stdio');
+  beforeAll(async () => {
+    aws = await startAwsEnvironment();
+  });
+  afterAll(async () => {
+    await aws?.close();
+    data.cleanup();
+  });
+
+  it('publishes every sent event with the tenant context and mirrors rule create and delete', async () => {
+    const server = await startServer({ ...aws.env, AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_TENANT_ID: 'acme', AGENT_MESH_USER_ID: 'ana' });
+    try {
+      await server.call('workflow_create', { name: 'noop', definition: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } });
+      const rule = await server.call('events_create_rule', {
+        name: 'paid',
+        event_pattern: { source: ['billing'], detail: { amount: [{ numeric: ['>', 0] }] } },
+        targets: [{ workflow: 'noop' }],
+      });
+      expect(rule.isError).toBeFalsy();
+      const mirrored = [...aws.eventBridge.rules.values()];
+      expect(mirrored).toHaveLength(1);
+      expect(mirrored[0]!.Name).toMatch(/^agent-mesh-acme-paid$/);
+      expect(JSON.parse(mirrored[0]!.EventPattern)).toEqual({
+        source: ['billing'],
+        detail: { amount: [{ numeric: ['>', 0] }], tenant_context: { tenant_id: ['acme'] } },
+      });
+
+      const sent = await server.call('events_send', { source: 'billing', detail_type: 'InvoicePaid', detail: { amount: 1, tenant_context: { tenant_id: 'forged' } } });
+      const published = aws.eventBridge.events.find((e) => e.envelope.detail && (e.envelope as { detail: { amount?: number } }).detail.amount === 1);
+      expect(published?.envelope.source).toBe('billing');
+      expect(published?.envelope.detail.tenant_context).toMatchObject({ tenant_id: 'acme', user_id: 'ana' });
+      expect(published?.matchedRules).toEqual(['agent-mesh-acme-paid']);
+      expect((sent.structuredContent as { matched_rules: string[] }).matched_rules).toEqual(['paid']);
+
+      expect((await server.call('events_delete_rule', { name: 'paid' })).isError).toBeFalsy();
+      expect(aws.eventBridge.rules.size).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('sns alerts on AWS: a topic per alert with its subscriptions', () => {
+  let aws: AwsEnvironment;
+  const data = lazyTempDir('agent-mesh-aws-sns');
+  beforeAll(async () => {
+    aws = await startAwsEnvironment();
+  });
+  afterAll(async () => {
+    await aws?.close();
+    data.cleanup();
+  });
+
+  it('creates the topic, subscribes an SQS queue, delivers matching events to it, and deletes the topic with the alert', async () => {
+    const sqs = new SQSClient({ endpoint: aws.env.AWS_ENDPOINT_URL_SNS, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+    const sns = new SNSClient({ endpoint: aws.env.AWS_ENDPOINT_URL_SNS, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'ops-alerts' }));
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+    const server = await startServer({ ...aws.env, AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_TENANT_ID: 'acme' });
+    try {
+      const created = await server.call('events_create_alert', {
+        name: 'outage',
+        event_pattern: { 'detail-type': ['Outage'] },
+        channel: { type: 'sns', subscriptions: [{ protocol: 'sqs', endpoint: Attributes!.QueueArn! }] },
+      });
+      expect(created.isError).toBeFalsy();
+      const topicArn = (created.structuredContent as { channel: { topic_arn: string } }).channel.topic_arn;
+      expect(topicArn).toMatch(/:agent-mesh-acme-outage$/);
+
+      await server.call('events_send', { source: 'monitor', detail_type: 'Outage', detail: { service: 'api' } });
+      let body: { alert?: string; event?: { detail: { service: string } } } = {};
+      for (let i = 0; i < 50 && !body.alert; i++) {
+        const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1 }));
+        const raw = Messages?.[0]?.Body;
+        if (raw) body = JSON.parse((JSON.parse(raw) as { Message: string }).Message) as typeof body;
+      }
+      expect(body.alert).toBe('outage');
+      expect(body.event?.detail.service).toBe('api');
+
+      expect((await server.call('events_delete_alert', { name: 'outage' })).isError).toBeFalsy();
+      const topics = (await sns.send(new ListTopicsCommand({}))).Topics ?? [];
+      expect(topics.map((t) => t.TopicArn)).not.toContain(topicArn);
+    } finally {
+      await server.close();
+      sqs.destroy();
+      sns.destroy();
+    }
+  });
+
+  it('refuses a channel with both or neither of topic_arn and subscriptions, and bad endpoints, naming the field', async () => {
+    const server = await startServer({ ...aws.env, AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_TENANT_ID: 'acme' });
+    try {
+      const both = await server.call('events_create_alert', { name: 'x', event_pattern: { source: ['a'] }, channel: { type: 'sns', topic_arn: 'arn:aws:sns:us-west-2:000000000000:t', subscriptions: [] } });
+      expect((both.structuredContent as { error: { field: string } }).error.field).toBe('channel');
+      const bad = await server.call('events_create_alert', { name: 'x', event_pattern: { source: ['a'] }, channel: { type: 'sns', subscriptions: [{ protocol: 'https', endpoint: 'http://plain.example' }] } });
+      expect((bad.structuredContent as { error: { field: string } }).error.field).toBe('channel.subscriptions.0.endpoint');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('agent-mesh doctor', () => {
+  let aws: AwsEnvironment;
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  beforeAll(async () => {
+    [aws, redis] = await Promise.all([startAwsEnvironment(), startRedis()]);
+  });
+  afterAll(async () => {
+    await Promise.allSettled([aws?.close(), redis?.close()]);
+  });
+  // Asynchronously: the emulators it checks run in this process.
+  const doctor = (env: Record<string, string>) => runCli(env, 'doctor');
+
+  it('passes when the table, bucket, bus and Redis are there', async () => {
+    const run = await doctor({ ...aws.env, AGENT_MESH_REDIS_URL: redis.url });
+    expect(run.stdout).toContain(`ok    dynamodb table ${aws.table}: ACTIVE, keys pk/sk, index gsi1`);
+    expect(run.stdout).toContain(`ok    s3 bucket ${aws.bucket}`);
+    expect(run.stdout).toContain(`ok    eventbridge bus ${aws.bus}`);
+    expect(run.stdout).toMatch(/ok {4}redis/);
+    expect(run.stdout).toContain('all checks passed');
+    expect(run.status).toBe(0);
+  });
+
+  it('names what is missing and exits 1', async () => {
+    const run = await doctor({ ...aws.env, AGENT_MESH_KV_TABLE: 'no-such-table', AGENT_MESH_ARTIFACTS_BUCKET: 'no-such-bucket', AGENT_MESH_EVENT_BUS: 'no-such-bus', AGENT_MESH_REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(run.stdout).toMatch(/FAIL {2}dynamodb table no-such-table: missing/);
+    expect(run.stdout).toMatch(/FAIL {2}s3 bucket no-such-bucket: missing/);
+    expect(run.stdout).toMatch(/FAIL {2}eventbridge bus no-such-bus: missing/);
+    expect(run.stdout).toMatch(/FAIL {2}redis/);
+    expect(run.status).toBe(1);
+  });
+});
