@@ -354,459 +354,459 @@ const putArgs = (key: string, a: { body: Buffer; binary: boolean }) =>
 // ---------------------------------------------------------------------------------------------------------
 
 function describeIsolation(backend: 'local' | 'aws'): void {
-describe(`tenant isolation on one shared ${backend === 'local' ? 'data folder' : 'DynamoDB table and S3 bucket'} (seed ${SEED})`, () => {
-  let aws: AwsEnvironment | undefined;
-  // `rng` is only used synchronously (pool, plans, choices made before a phase's first await), so the same
-  // seed replays the same keys and the same plans; `noise` is drawn while calls are in flight (spellings,
-  // values), in whatever order responses arrive.
-  const rng = new Rng(SEED);
-  const noise = new Rng(SEED ^ 0x9e3779b9);
-  const pool = buildPool(rng);
-  const byNfc = new Map(pool.valid.map((k) => [k.nfc, k]));
-  const data = lazyTempDir('agent-mesh-isolation');
-  const configDir = lazyTempDir('agent-mesh-isolation-config');
-  const servers = {} as Record<Tenant, ServerHandle>;
-  const model: Record<Tenant, TenantModel> = {
-    alpha: { kv: new Map(), artifacts: new Map() },
-    beta: { kv: new Map(), artifacts: new Map() },
-  };
-  const form = (k: PoolKey): string => noise.pick(k.forms);
-
-  beforeAll(async () => {
-    const config = writeConfig(configDir.dir, {
-      defaults: {
-        rateLimits: {
-          dynamodb: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
-          s3: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
-        },
-      },
-    });
-    if (backend === 'aws') aws = await startAwsEnvironment();
-    const start = (tenant: Tenant) =>
-      startServer({ ...aws?.env, AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_TENANT_ID: tenant, AGENT_MESH_USER_ID: `${tenant}-user`, AGENT_MESH_CONFIG: config });
-    // Start both at once: both open (and possibly migrate) the same database concurrently.
-    const [alpha, beta] = await Promise.all([start('alpha'), start('beta')]);
-    servers.alpha = alpha;
-    servers.beta = beta;
-  });
-
-  afterAll(async () => {
-    await Promise.allSettled(Object.values(servers).map((s) => s.close()));
-    await aws?.close();
-    data.cleanup();
-    configDir.cleanup();
-  });
-
-  /** Every pool key through kv_get and artifacts_get must give exactly the model: own value or not_found. */
-  async function verifyReads(tenant: Tenant, problems: Problems): Promise<void> {
-    const server = servers[tenant];
-    await inBatches(pool.valid, async (k) => {
-      const key = form(k);
-      const [kv, art] = await Promise.all([server.call('kv_get', { key }), server.call('artifacts_get', { key })]);
-      const expectedKv = model[tenant].kv.get(k.nfc);
-      if (expectedKv) {
-        if (kv.isError) problems.add(`${tenant} kv_get ${show(key)}: ${JSON.stringify(errorOf(structured(kv)))}, expected its own value`);
-        else {
-          const s = structured(kv);
-          if (s.key !== k.nfc) problems.add(`${tenant} kv_get ${show(key)}: returned key ${show(String(s.key))}, expected NFC ${show(k.nfc)}`);
-          try {
-            expect(s.value).toEqual(expectedKv.value);
-          } catch {
-            problems.add(`${tenant} kv_get ${show(key)}: value ${JSON.stringify(s.value)}, expected ${JSON.stringify(expectedKv.value)}`);
-          }
-          if (s.version !== expectedKv.version) problems.add(`${tenant} kv_get ${show(key)}: version ${s.version}, expected ${expectedKv.version}`);
-        }
-      } else if (errorOf(structured(kv))?.code !== 'not_found') {
-        problems.add(`${tenant} kv_get ${show(key)}: expected not_found (never written by ${tenant}), got ${JSON.stringify(structured(kv))}`);
-      }
-
-      const expectedArt = model[tenant].artifacts.get(k.nfc);
-      if (expectedArt) {
-        if (art.isError) problems.add(`${tenant} artifacts_get ${show(key)}: ${JSON.stringify(errorOf(structured(art)))}, expected its own artifact`);
-        else {
-          const s = structured(art) as Structured & { content?: string; content_base64?: string; sha256?: string };
-          const body = s.content !== undefined ? Buffer.from(s.content, 'utf8') : Buffer.from(s.content_base64 ?? '', 'base64');
-          if (s.key !== k.nfc) problems.add(`${tenant} artifacts_get ${show(key)}: returned key ${show(String(s.key))}`);
-          if (!body.equals(expectedArt.body)) {
-            problems.add(`${tenant} artifacts_get ${show(key)}: content ${JSON.stringify(body.toString('latin1').slice(0, 80))}, expected ${JSON.stringify(expectedArt.body.toString('latin1').slice(0, 80))}`);
-          }
-          if (s.version !== expectedArt.version) problems.add(`${tenant} artifacts_get ${show(key)}: version ${s.version}, expected ${expectedArt.version}`);
-          if (s.size !== expectedArt.body.length) problems.add(`${tenant} artifacts_get ${show(key)}: size ${s.size}, expected ${expectedArt.body.length}`);
-        }
-      } else if (errorOf(structured(art))?.code !== 'not_found') {
-        problems.add(`${tenant} artifacts_get ${show(key)}: expected not_found, got ${JSON.stringify(structured(art)).slice(0, 300)}`);
-      }
-    });
-  }
-
-  /** Pages through a listing; checks order, no duplicates, and returns key -> version. */
-  async function listAll(tenant: Tenant, tool: 'kv_list' | 'artifacts_list', prefix: string, limit: number, omitPrefix: boolean, problems: Problems): Promise<Map<string, number>> {
-    const server = servers[tenant];
-    const seen = new Map<string, number>();
-    let cursor: string | undefined;
-    let previous: string | undefined;
-    for (let page = 0; page < 5000; page++) {
-      const args: Record<string, unknown> = { prefix, limit, ...(cursor !== undefined && { cursor }) };
-      if (omitPrefix) delete args.prefix;
-      const result = await server.call(tool, args);
-      if (result.isError) {
-        problems.add(`${tenant} ${tool} prefix ${show(prefix)}: ${JSON.stringify(errorOf(structured(result)))}`);
-        return seen;
-      }
-      const s = structured(result) as { keys?: { key: string; version: number }[]; artifacts?: { key: string; version: number }[]; next_cursor: string | null };
-      const items = (tool === 'kv_list' ? s.keys : s.artifacts) ?? [];
-      if (items.length > limit) problems.add(`${tenant} ${tool}: page of ${items.length} items over limit ${limit}`);
-      for (const item of items) {
-        if (previous !== undefined && byteOrder(previous, item.key) >= 0) {
-          problems.add(`${tenant} ${tool} prefix ${show(prefix)}: ${show(item.key)} after ${show(previous)} is out of order or repeated`);
-        }
-        previous = item.key;
-        seen.set(item.key, item.version);
-      }
-      if (s.next_cursor === null) return seen;
-      if (items.length === 0) problems.add(`${tenant} ${tool} prefix ${show(prefix)}: empty page with a next_cursor`);
-      cursor = s.next_cursor;
-    }
-    problems.add(`${tenant} ${tool} prefix ${show(prefix)}: more than 5000 pages`);
-    return seen;
-  }
-
-  function listPrefixes(tenant: Tenant, count: number): string[] {
-    const own = [...model[tenant].kv.keys(), ...model[tenant].artifacts.keys()];
-    const theirs = [...model[other(tenant)].kv.keys(), ...model[other(tenant)].artifacts.keys()];
-    const onlyTheirs = theirs.filter((k) => !model[tenant].kv.has(k) && !model[tenant].artifacts.has(k));
-    const prefixOf = (key: string): string => {
-      const points = Array.from(key);
-      return points.slice(0, rng.range(1, points.length)).join('');
+  describe(`tenant isolation on one shared ${backend === 'local' ? 'data folder' : 'DynamoDB table and S3 bucket'} (seed ${SEED})`, () => {
+    let aws: AwsEnvironment | undefined;
+    // `rng` is only used synchronously (pool, plans, choices made before a phase's first await), so the same
+    // seed replays the same keys and the same plans; `noise` is drawn while calls are in flight (spellings,
+    // values), in whatever order responses arrive.
+    const rng = new Rng(SEED);
+    const noise = new Rng(SEED ^ 0x9e3779b9);
+    const pool = buildPool(rng);
+    const byNfc = new Map(pool.valid.map((k) => [k.nfc, k]));
+    const data = lazyTempDir('agent-mesh-isolation');
+    const configDir = lazyTempDir('agent-mesh-isolation-config');
+    const servers = {} as Record<Tenant, ServerHandle>;
+    const model: Record<Tenant, TenantModel> = {
+      alpha: { kv: new Map(), artifacts: new Map() },
+      beta: { kv: new Map(), artifacts: new Map() },
     };
-    const prefixes = new Set<string>(['', ...TENANT_SEPARATORS, 'alpha', 'beta', 'tenant', '..', '.', '%', '#', 'e\u0301', '\u00e9', '\u212b']);
-    for (let i = 0; i < count; i++) {
-      const source = rng.pick([own, theirs, onlyTheirs.length > 0 ? onlyTheirs : theirs]);
-      if (source.length === 0) continue;
-      let prefix = prefixOf(rng.pick(source));
-      if (rng.chance(0.2)) prefix = prefix.normalize('NFD'); // the server must normalize prefixes too
-      prefixes.add(prefix);
-    }
-    return [...prefixes];
-  }
+    const form = (k: PoolKey): string => noise.pick(k.forms);
 
-  async function verifyLists(tenant: Tenant, prefixCount: number, problems: Problems): Promise<void> {
-    const prefixes = listPrefixes(tenant, prefixCount);
-    const jobs = prefixes.flatMap((prefix) =>
-      (['kv_list', 'artifacts_list'] as const).map((tool) => ({
-        prefix,
-        tool,
-        limit: rng.pick([1, 3, 17, 100, 250, 1000]),
-        omitPrefix: prefix === '' && rng.chance(0.5),
-      })),
-    );
-    await inBatches(jobs, async ({ prefix, tool, limit, omitPrefix }) => {
-      const got = await listAll(tenant, tool, prefix, limit, omitPrefix, problems);
-      const normalized = prefix.normalize('NFC');
-      const store = tool === 'kv_list' ? model[tenant].kv : model[tenant].artifacts;
-      const expected = new Map([...store].filter(([key]) => key.startsWith(normalized)).map(([key, entry]) => [key, entry.version]));
-      for (const [key, version] of got) {
-        const want = expected.get(key);
-        if (want === undefined) {
-          const whose = (tool === 'kv_list' ? model[other(tenant)].kv : model[other(tenant)].artifacts).has(key) ? ` (a key of ${other(tenant)}!)` : '';
-          problems.add(`${tenant} ${tool} prefix ${show(prefix)}: listed ${show(key)} which ${tenant} does not have${whose}`);
-        } else if (want !== version) {
-          problems.add(`${tenant} ${tool} prefix ${show(prefix)}: ${show(key)} at version ${version}, expected ${want}`);
-        }
-      }
-      for (const key of expected.keys()) {
-        if (!got.has(key)) problems.add(`${tenant} ${tool} prefix ${show(prefix)}: missing own key ${show(key)}`);
-      }
-    }, 20);
-  }
+    beforeAll(async () => {
+      const config = writeConfig(configDir.dir, {
+        defaults: {
+          rateLimits: {
+            dynamodb: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
+            s3: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
+          },
+        },
+      });
+      if (backend === 'aws') aws = await startAwsEnvironment();
+      const start = (tenant: Tenant) =>
+        startServer({ ...aws?.env, AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_TENANT_ID: tenant, AGENT_MESH_USER_ID: `${tenant}-user`, AGENT_MESH_CONFIG: config });
+      // Start both at once: both open (and possibly migrate) the same database concurrently.
+      const [alpha, beta] = await Promise.all([start('alpha'), start('beta')]);
+      servers.alpha = alpha;
+      servers.beta = beta;
+    });
 
-  it(`generates a randomized key pool (>= 1000 valid keys plus rejected ones)`, () => {
-    const { valid, invalid } = pool;
-    console.log(`[isolation] seed=${SEED}: ${valid.length} valid keys (${valid.filter((k) => k.forms.length > 1).length} with several spellings), ${invalid.length} invalid keys`);
-    expect(valid.length).toBeGreaterThanOrEqual(1000);
-    expect(invalid.length).toBeGreaterThanOrEqual(100);
-    const bytes = valid.map((k) => utf8Bytes(k.nfc));
-    expect(bytes.filter((b) => b === MAX_KEY_BYTES).length).toBeGreaterThan(0);
-    expect(valid.some((k) => k.forms.some((f) => utf8Bytes(f) > MAX_KEY_BYTES))).toBe(true); // over 512 as written, not after NFC
-    expect(valid.some((k) => k.nfc.includes('..'))).toBe(true);
-  });
+    afterAll(async () => {
+      await Promise.allSettled(Object.values(servers).map((s) => s.close()));
+      await aws?.close();
+      data.cleanup();
+      configDir.cleanup();
+    });
 
-  it('both tenants write overlapping keys at the same time; every write is their own version 1', async () => {
-    const problems = new Problems();
-    const plan = {} as Record<Tenant, { kv: PoolKey[]; artifacts: PoolKey[] }>;
-    for (const tenant of TENANTS) {
-      plan[tenant] = { kv: pool.valid.filter(() => rng.chance(0.75)), artifacts: pool.valid.filter(() => rng.chance(0.75)) };
-    }
-    const started = performance.now();
-    await Promise.all(
-      TENANTS.map(async (tenant) => {
-        const server = servers[tenant];
-        const ops = rng.shuffle([
-          ...plan[tenant].kv.map((k) => ({ k, tool: 'kv_set' as const })),
-          ...plan[tenant].artifacts.map((k) => ({ k, tool: 'artifacts_put' as const })),
-        ]);
-        await inBatches(ops, async ({ k, tool }) => {
-          const key = form(k);
-          if (tool === 'kv_set') {
-            const value = kvValue(noise, tenant, k.nfc, 1);
-            const result = await server.call('kv_set', { key, value });
-            if (result.isError) return problems.add(`${tenant} kv_set ${show(key)}: ${JSON.stringify(errorOf(structured(result)))}`);
-            const s = structured(result);
-            if (s.version !== 1) problems.add(`${tenant} kv_set ${show(key)}: version ${s.version}, expected 1 (the other tenant's key?)`);
-            if (s.key !== k.nfc) problems.add(`${tenant} kv_set ${show(key)}: returned key ${show(String(s.key))}, expected ${show(k.nfc)}`);
-            model[tenant].kv.set(k.nfc, { value, version: 1 });
-          } else {
-            const a = artifactBody(noise, tenant, k.nfc, 1);
-            const result = await server.call('artifacts_put', putArgs(key, a));
-            if (result.isError) return problems.add(`${tenant} artifacts_put ${show(key)}: ${JSON.stringify(errorOf(structured(result)))}`);
-            const s = structured(result);
-            if (s.version !== 1) problems.add(`${tenant} artifacts_put ${show(key)}: version ${s.version}, expected 1`);
-            model[tenant].artifacts.set(k.nfc, { ...a, version: 1 });
+    /** Every pool key through kv_get and artifacts_get must give exactly the model: own value or not_found. */
+    async function verifyReads(tenant: Tenant, problems: Problems): Promise<void> {
+      const server = servers[tenant];
+      await inBatches(pool.valid, async (k) => {
+        const key = form(k);
+        const [kv, art] = await Promise.all([server.call('kv_get', { key }), server.call('artifacts_get', { key })]);
+        const expectedKv = model[tenant].kv.get(k.nfc);
+        if (expectedKv) {
+          if (kv.isError) problems.add(`${tenant} kv_get ${show(key)}: ${JSON.stringify(errorOf(structured(kv)))}, expected its own value`);
+          else {
+            const s = structured(kv);
+            if (s.key !== k.nfc) problems.add(`${tenant} kv_get ${show(key)}: returned key ${show(String(s.key))}, expected NFC ${show(k.nfc)}`);
+            try {
+              expect(s.value).toEqual(expectedKv.value);
+            } catch {
+              problems.add(`${tenant} kv_get ${show(key)}: value ${JSON.stringify(s.value)}, expected ${JSON.stringify(expectedKv.value)}`);
+            }
+            if (s.version !== expectedKv.version) problems.add(`${tenant} kv_get ${show(key)}: version ${s.version}, expected ${expectedKv.version}`);
           }
-        });
-      }),
-    );
-    console.log(`[isolation] write phase: ${(performance.now() - started).toFixed(0)} ms`);
-    problems.assertNone('concurrent writes');
-    const overlap = [...model.alpha.kv.keys()].filter((k) => model.beta.kv.has(k)).length;
-    expect(overlap).toBeGreaterThan(400);
-  });
+        } else if (errorOf(structured(kv))?.code !== 'not_found') {
+          problems.add(`${tenant} kv_get ${show(key)}: expected not_found (never written by ${tenant}), got ${JSON.stringify(structured(kv))}`);
+        }
 
-  it('keys the rules refuse are refused identically for both tenants, by every tool', async () => {
-    const problems = new Problems();
-    const tools = ['kv_set', 'kv_get', 'kv_delete', 'artifacts_put', 'artifacts_get', 'artifacts_delete'] as const;
-    const argsFor = (tool: (typeof tools)[number], key: string): Record<string, unknown> =>
-      tool === 'kv_set' ? { key, value: { sneaky: true } } : tool === 'artifacts_put' ? { key, content: 'sneaky' } : { key };
-    await inBatches(pool.invalid, async (key) => {
-      for (const tool of tools) {
-        const [a, b] = await Promise.all(TENANTS.map((t) => servers[t].call(tool, argsFor(tool, key))));
-        const ea = errorOf(structured(a!));
-        const eb = errorOf(structured(b!));
-        if (!a!.isError || ea?.code !== 'invalid_argument' || ea.field !== 'key') {
-          problems.add(`alpha ${tool} ${show(key)} (${keyProblem(key)}): expected invalid_argument on key, got ${JSON.stringify(structured(a!)).slice(0, 200)}`);
+        const expectedArt = model[tenant].artifacts.get(k.nfc);
+        if (expectedArt) {
+          if (art.isError) problems.add(`${tenant} artifacts_get ${show(key)}: ${JSON.stringify(errorOf(structured(art)))}, expected its own artifact`);
+          else {
+            const s = structured(art) as Structured & { content?: string; content_base64?: string; sha256?: string };
+            const body = s.content !== undefined ? Buffer.from(s.content, 'utf8') : Buffer.from(s.content_base64 ?? '', 'base64');
+            if (s.key !== k.nfc) problems.add(`${tenant} artifacts_get ${show(key)}: returned key ${show(String(s.key))}`);
+            if (!body.equals(expectedArt.body)) {
+              problems.add(`${tenant} artifacts_get ${show(key)}: content ${JSON.stringify(body.toString('latin1').slice(0, 80))}, expected ${JSON.stringify(expectedArt.body.toString('latin1').slice(0, 80))}`);
+            }
+            if (s.version !== expectedArt.version) problems.add(`${tenant} artifacts_get ${show(key)}: version ${s.version}, expected ${expectedArt.version}`);
+            if (s.size !== expectedArt.body.length) problems.add(`${tenant} artifacts_get ${show(key)}: size ${s.size}, expected ${expectedArt.body.length}`);
+          }
+        } else if (errorOf(structured(art))?.code !== 'not_found') {
+          problems.add(`${tenant} artifacts_get ${show(key)}: expected not_found, got ${JSON.stringify(structured(art)).slice(0, 300)}`);
         }
-        try {
-          expect(eb).toEqual(ea);
-        } catch {
-          problems.add(`${tool} ${show(key)}: alpha and beta were refused differently: ${JSON.stringify(ea)} vs ${JSON.stringify(eb)}`);
+      });
+    }
+
+    /** Pages through a listing; checks order, no duplicates, and returns key -> version. */
+    async function listAll(tenant: Tenant, tool: 'kv_list' | 'artifacts_list', prefix: string, limit: number, omitPrefix: boolean, problems: Problems): Promise<Map<string, number>> {
+      const server = servers[tenant];
+      const seen = new Map<string, number>();
+      let cursor: string | undefined;
+      let previous: string | undefined;
+      for (let page = 0; page < 5000; page++) {
+        const args: Record<string, unknown> = { prefix, limit, ...(cursor !== undefined && { cursor }) };
+        if (omitPrefix) delete args.prefix;
+        const result = await server.call(tool, args);
+        if (result.isError) {
+          problems.add(`${tenant} ${tool} prefix ${show(prefix)}: ${JSON.stringify(errorOf(structured(result)))}`);
+          return seen;
         }
+        const s = structured(result) as { keys?: { key: string; version: number }[]; artifacts?: { key: string; version: number }[]; next_cursor: string | null };
+        const items = (tool === 'kv_list' ? s.keys : s.artifacts) ?? [];
+        if (items.length > limit) problems.add(`${tenant} ${tool}: page of ${items.length} items over limit ${limit}`);
+        for (const item of items) {
+          if (previous !== undefined && byteOrder(previous, item.key) >= 0) {
+            problems.add(`${tenant} ${tool} prefix ${show(prefix)}: ${show(item.key)} after ${show(previous)} is out of order or repeated`);
+          }
+          previous = item.key;
+          seen.set(item.key, item.version);
+        }
+        if (s.next_cursor === null) return seen;
+        if (items.length === 0) problems.add(`${tenant} ${tool} prefix ${show(prefix)}: empty page with a next_cursor`);
+        cursor = s.next_cursor;
+      }
+      problems.add(`${tenant} ${tool} prefix ${show(prefix)}: more than 5000 pages`);
+      return seen;
+    }
+
+    function listPrefixes(tenant: Tenant, count: number): string[] {
+      const own = [...model[tenant].kv.keys(), ...model[tenant].artifacts.keys()];
+      const theirs = [...model[other(tenant)].kv.keys(), ...model[other(tenant)].artifacts.keys()];
+      const onlyTheirs = theirs.filter((k) => !model[tenant].kv.has(k) && !model[tenant].artifacts.has(k));
+      const prefixOf = (key: string): string => {
+        const points = Array.from(key);
+        return points.slice(0, rng.range(1, points.length)).join('');
+      };
+      const prefixes = new Set<string>(['', ...TENANT_SEPARATORS, 'alpha', 'beta', 'tenant', '..', '.', '%', '#', 'e\u0301', '\u00e9', '\u212b']);
+      for (let i = 0; i < count; i++) {
+        const source = rng.pick([own, theirs, onlyTheirs.length > 0 ? onlyTheirs : theirs]);
+        if (source.length === 0) continue;
+        let prefix = prefixOf(rng.pick(source));
+        if (rng.chance(0.2)) prefix = prefix.normalize('NFD'); // the server must normalize prefixes too
+        prefixes.add(prefix);
+      }
+      return [...prefixes];
+    }
+
+    async function verifyLists(tenant: Tenant, prefixCount: number, problems: Problems): Promise<void> {
+      const prefixes = listPrefixes(tenant, prefixCount);
+      const jobs = prefixes.flatMap((prefix) =>
+        (['kv_list', 'artifacts_list'] as const).map((tool) => ({
+          prefix,
+          tool,
+          limit: rng.pick([1, 3, 17, 100, 250, 1000]),
+          omitPrefix: prefix === '' && rng.chance(0.5),
+        })),
+      );
+      await inBatches(jobs, async ({ prefix, tool, limit, omitPrefix }) => {
+        const got = await listAll(tenant, tool, prefix, limit, omitPrefix, problems);
+        const normalized = prefix.normalize('NFC');
+        const store = tool === 'kv_list' ? model[tenant].kv : model[tenant].artifacts;
+        const expected = new Map([...store].filter(([key]) => key.startsWith(normalized)).map(([key, entry]) => [key, entry.version]));
+        for (const [key, version] of got) {
+          const want = expected.get(key);
+          if (want === undefined) {
+            const whose = (tool === 'kv_list' ? model[other(tenant)].kv : model[other(tenant)].artifacts).has(key) ? ` (a key of ${other(tenant)}!)` : '';
+            problems.add(`${tenant} ${tool} prefix ${show(prefix)}: listed ${show(key)} which ${tenant} does not have${whose}`);
+          } else if (want !== version) {
+            problems.add(`${tenant} ${tool} prefix ${show(prefix)}: ${show(key)} at version ${version}, expected ${want}`);
+          }
+        }
+        for (const key of expected.keys()) {
+          if (!got.has(key)) problems.add(`${tenant} ${tool} prefix ${show(prefix)}: missing own key ${show(key)}`);
+        }
+      }, 20);
+    }
+
+    it(`generates a randomized key pool (>= 1000 valid keys plus rejected ones)`, () => {
+      const { valid, invalid } = pool;
+      console.log(`[isolation] seed=${SEED}: ${valid.length} valid keys (${valid.filter((k) => k.forms.length > 1).length} with several spellings), ${invalid.length} invalid keys`);
+      expect(valid.length).toBeGreaterThanOrEqual(1000);
+      expect(invalid.length).toBeGreaterThanOrEqual(100);
+      const bytes = valid.map((k) => utf8Bytes(k.nfc));
+      expect(bytes.filter((b) => b === MAX_KEY_BYTES).length).toBeGreaterThan(0);
+      expect(valid.some((k) => k.forms.some((f) => utf8Bytes(f) > MAX_KEY_BYTES))).toBe(true); // over 512 as written, not after NFC
+      expect(valid.some((k) => k.nfc.includes('..'))).toBe(true);
+    });
+
+    it('both tenants write overlapping keys at the same time; every write is their own version 1', async () => {
+      const problems = new Problems();
+      const plan = {} as Record<Tenant, { kv: PoolKey[]; artifacts: PoolKey[] }>;
+      for (const tenant of TENANTS) {
+        plan[tenant] = { kv: pool.valid.filter(() => rng.chance(0.75)), artifacts: pool.valid.filter(() => rng.chance(0.75)) };
+      }
+      const started = performance.now();
+      await Promise.all(
+        TENANTS.map(async (tenant) => {
+          const server = servers[tenant];
+          const ops = rng.shuffle([
+            ...plan[tenant].kv.map((k) => ({ k, tool: 'kv_set' as const })),
+            ...plan[tenant].artifacts.map((k) => ({ k, tool: 'artifacts_put' as const })),
+          ]);
+          await inBatches(ops, async ({ k, tool }) => {
+            const key = form(k);
+            if (tool === 'kv_set') {
+              const value = kvValue(noise, tenant, k.nfc, 1);
+              const result = await server.call('kv_set', { key, value });
+              if (result.isError) return problems.add(`${tenant} kv_set ${show(key)}: ${JSON.stringify(errorOf(structured(result)))}`);
+              const s = structured(result);
+              if (s.version !== 1) problems.add(`${tenant} kv_set ${show(key)}: version ${s.version}, expected 1 (the other tenant's key?)`);
+              if (s.key !== k.nfc) problems.add(`${tenant} kv_set ${show(key)}: returned key ${show(String(s.key))}, expected ${show(k.nfc)}`);
+              model[tenant].kv.set(k.nfc, { value, version: 1 });
+            } else {
+              const a = artifactBody(noise, tenant, k.nfc, 1);
+              const result = await server.call('artifacts_put', putArgs(key, a));
+              if (result.isError) return problems.add(`${tenant} artifacts_put ${show(key)}: ${JSON.stringify(errorOf(structured(result)))}`);
+              const s = structured(result);
+              if (s.version !== 1) problems.add(`${tenant} artifacts_put ${show(key)}: version ${s.version}, expected 1`);
+              model[tenant].artifacts.set(k.nfc, { ...a, version: 1 });
+            }
+          });
+        }),
+      );
+      console.log(`[isolation] write phase: ${(performance.now() - started).toFixed(0)} ms`);
+      problems.assertNone('concurrent writes');
+      const overlap = [...model.alpha.kv.keys()].filter((k) => model.beta.kv.has(k)).length;
+      expect(overlap).toBeGreaterThan(400);
+    });
+
+    it('keys the rules refuse are refused identically for both tenants, by every tool', async () => {
+      const problems = new Problems();
+      const tools = ['kv_set', 'kv_get', 'kv_delete', 'artifacts_put', 'artifacts_get', 'artifacts_delete'] as const;
+      const argsFor = (tool: (typeof tools)[number], key: string): Record<string, unknown> =>
+        tool === 'kv_set' ? { key, value: { sneaky: true } } : tool === 'artifacts_put' ? { key, content: 'sneaky' } : { key };
+      await inBatches(pool.invalid, async (key) => {
+        for (const tool of tools) {
+          const [a, b] = await Promise.all(TENANTS.map((t) => servers[t].call(tool, argsFor(tool, key))));
+          const ea = errorOf(structured(a!));
+          const eb = errorOf(structured(b!));
+          if (!a!.isError || ea?.code !== 'invalid_argument' || ea.field !== 'key') {
+            problems.add(`alpha ${tool} ${show(key)} (${keyProblem(key)}): expected invalid_argument on key, got ${JSON.stringify(structured(a!)).slice(0, 200)}`);
+          }
+          try {
+            expect(eb).toEqual(ea);
+          } catch {
+            problems.add(`${tool} ${show(key)}: alpha and beta were refused differently: ${JSON.stringify(ea)} vs ${JSON.stringify(eb)}`);
+          }
+        }
+      });
+      // Listing prefixes with control characters, backslashes, bad surrogates or over 512 bytes are refused too.
+      for (const prefix of ['\u0000', 'alpha\u0000', 'a\\b', '\ud800', '\uffff', 'x'.repeat(513)]) {
+        for (const tool of ['kv_list', 'artifacts_list']) {
+          const [a, b] = await Promise.all(TENANTS.map((t) => servers[t].call(tool, { prefix })));
+          if (errorOf(structured(a!))?.code !== 'invalid_argument') problems.add(`alpha ${tool} prefix ${show(prefix)}: not refused: ${JSON.stringify(structured(a!)).slice(0, 200)}`);
+          try {
+            expect(errorOf(structured(b!))).toEqual(errorOf(structured(a!)));
+          } catch {
+            problems.add(`${tool} prefix ${show(prefix)}: refused differently for alpha and beta`);
+          }
+        }
+      }
+      problems.assertNone('refused keys');
+    });
+
+    it("each tenant reads back exactly its own values (any spelling of the key), and not_found for the other's keys", async () => {
+      const problems = new Problems();
+      const started = performance.now();
+      await Promise.all(TENANTS.map((t) => verifyReads(t, problems)));
+      console.log(`[isolation] read phase: ${(performance.now() - started).toFixed(0)} ms`);
+      problems.assertNone('reads');
+    });
+
+    it("listings under many prefixes (including '' and the other tenant's key prefixes) show only the tenant's own keys", async () => {
+      const problems = new Problems();
+      const started = performance.now();
+      await Promise.all(TENANTS.map((t) => verifyLists(t, 60, problems)));
+      console.log(`[isolation] list phase: ${(performance.now() - started).toFixed(0)} ms`);
+      problems.assertNone('listings');
+
+      // A cursor is only a position: one taken from the other tenant's listing pages through this tenant's keys.
+      const crossed = new Problems();
+      for (const tenant of TENANTS) {
+        for (const tool of ['kv_list', 'artifacts_list'] as const) {
+          const theirs = structured(await servers[other(tenant)].call(tool, { limit: rng.pick([3, 29, 111]) })) as { next_cursor: string | null; keys?: { key: string }[]; artifacts?: { key: string }[] };
+          if (theirs.next_cursor === null) continue;
+          const page = (theirs.keys ?? theirs.artifacts)!;
+          const after = page[page.length - 1]!.key;
+          const mine = structured(await servers[tenant].call(tool, { cursor: theirs.next_cursor, limit: 1000 })) as { keys?: { key: string }[]; artifacts?: { key: string }[] };
+          const got = (mine.keys ?? mine.artifacts ?? []).map((i) => i.key);
+          const store = tool === 'kv_list' ? model[tenant].kv : model[tenant].artifacts;
+          const expected = [...store.keys()].filter((k) => byteOrder(k, after) > 0).sort(byteOrder).slice(0, 1000);
+          try {
+            expect(got).toEqual(expected);
+          } catch {
+            crossed.add(`${tenant} ${tool} with ${other(tenant)}'s cursor (after ${show(after)}): got ${got.length} keys, expected ${expected.length}; foreign: ${got.filter((k) => !store.has(k)).slice(0, 3).map(show).join(', ')}`);
+          }
+        }
+      }
+      crossed.assertNone("listings with the other tenant's cursor");
+    });
+
+    it("rewrites, if_absent and if_version by one tenant never touch the other tenant's value or version", async () => {
+      const problems = new Problems();
+      await Promise.all(
+        TENANTS.map(async (tenant) => {
+          const server = servers[tenant];
+          const mine = model[tenant];
+          const theirs = model[other(tenant)];
+          const shared = pool.valid.filter((k) => mine.kv.has(k.nfc) && theirs.kv.has(k.nfc));
+          const sharedArt = pool.valid.filter((k) => mine.artifacts.has(k.nfc) && theirs.artifacts.has(k.nfc));
+          const onlyTheirs = rng.shuffle(pool.valid.filter((k) => !mine.kv.has(k.nfc) && theirs.kv.has(k.nfc)));
+          const ops: { kind: 'rewrite' | 'rewriteArt' | 'ifAbsent' | 'ifVersion'; k: PoolKey }[] = [
+            ...rng.shuffle([...shared]).slice(0, 150).map((k) => ({ kind: 'rewrite' as const, k })),
+            ...rng.shuffle([...sharedArt]).slice(0, 100).map((k) => ({ kind: 'rewriteArt' as const, k })),
+            ...onlyTheirs.slice(0, 40).map((k) => ({ kind: 'ifVersion' as const, k })),
+            ...onlyTheirs.slice(40, 80).map((k) => ({ kind: 'ifAbsent' as const, k })),
+          ];
+          // Each rewrite is claimed in the model before its call, so no two ops of one tenant race on a key.
+          await inBatches(rng.shuffle(ops), async ({ kind, k }) => {
+            const key = form(k);
+            if (kind === 'rewrite') {
+              const entry = mine.kv.get(k.nfc)!;
+              const value = kvValue(noise, tenant, k.nfc, entry.version + 1);
+              const useIfVersion = noise.chance(0.5);
+              const result = await server.call('kv_set', { key, value, ...(useIfVersion && { if_version: entry.version }) });
+              if (result.isError) return problems.add(`${tenant} kv_set rewrite ${show(key)}: ${JSON.stringify(errorOf(structured(result)))}`);
+              if (structured(result).version !== entry.version + 1) problems.add(`${tenant} kv_set rewrite ${show(key)}: version ${structured(result).version}, expected ${entry.version + 1}`);
+              mine.kv.set(k.nfc, { value, version: entry.version + 1 });
+            } else if (kind === 'rewriteArt') {
+              const entry = mine.artifacts.get(k.nfc)!;
+              const a = artifactBody(noise, tenant, k.nfc, entry.version + 1);
+              const result = await server.call('artifacts_put', putArgs(key, a));
+              if (result.isError) return problems.add(`${tenant} artifacts_put rewrite ${show(key)}: ${JSON.stringify(errorOf(structured(result)))}`);
+              if (structured(result).version !== entry.version + 1) problems.add(`${tenant} artifacts_put rewrite ${show(key)}: version ${structured(result).version}, expected ${entry.version + 1}`);
+              mine.artifacts.set(k.nfc, { ...a, version: entry.version + 1 });
+            } else if (kind === 'ifVersion') {
+              // The other tenant has this key at some version; for this tenant it does not exist.
+              const theirVersion = theirs.kv.get(k.nfc)?.version ?? 1;
+              const result = await server.call('kv_set', { key, value: { tenant, stolen: true }, if_version: theirVersion });
+              if (errorOf(structured(result))?.code !== 'conflict') {
+                problems.add(`${tenant} kv_set if_version ${theirVersion} on ${other(tenant)}'s key ${show(key)}: expected conflict, got ${JSON.stringify(structured(result)).slice(0, 200)}`);
+              }
+            } else {
+              const value = kvValue(noise, tenant, k.nfc, 1);
+              const result = await server.call('kv_set', { key, value, if_absent: true });
+              if (result.isError) return problems.add(`${tenant} kv_set if_absent on ${other(tenant)}'s key ${show(key)}: ${JSON.stringify(errorOf(structured(result)))} (absent for ${tenant})`);
+              if (structured(result).version !== 1) problems.add(`${tenant} kv_set if_absent ${show(key)}: version ${structured(result).version}, expected 1`);
+              mine.kv.set(k.nfc, { value, version: 1 });
+            }
+          });
+        }),
+      );
+      problems.assertNone('rewrites');
+      // ...and everything, for both tenants, still matches the model.
+      const check = new Problems();
+      await Promise.all(TENANTS.map((t) => verifyReads(t, check)));
+      await Promise.all(TENANTS.map((t) => verifyLists(t, 10, check)));
+      check.assertNone('reads after rewrites');
+    });
+
+    it("deletes by one tenant don't touch the other's keys; deleting the other's keys gives not_found", async () => {
+      const problems = new Problems();
+      await Promise.all(
+        TENANTS.map(async (tenant) => {
+          const server = servers[tenant];
+          const mine = model[tenant];
+          const theirs = model[other(tenant)];
+          const kvDeletes = [...mine.kv.keys()].filter(() => rng.chance(0.3));
+          const artDeletes = [...mine.artifacts.keys()].filter(() => rng.chance(0.3));
+          const foreignKv = [...theirs.kv.keys()].filter((k) => !mine.kv.has(k)).slice(0, 60);
+          const foreignArt = [...theirs.artifacts.keys()].filter((k) => !mine.artifacts.has(k)).slice(0, 60);
+          const ops = rng.shuffle([
+            ...kvDeletes.map((key) => ({ tool: 'kv_delete' as const, key, foreign: false })),
+            ...artDeletes.map((key) => ({ tool: 'artifacts_delete' as const, key, foreign: false })),
+            ...foreignKv.map((key) => ({ tool: 'kv_delete' as const, key, foreign: true })),
+            ...foreignArt.map((key) => ({ tool: 'artifacts_delete' as const, key, foreign: true })),
+          ]);
+          await inBatches(ops, async ({ tool, key, foreign }) => {
+            const spelled = form(byNfc.get(key)!);
+            const result = await server.call(tool, { key: spelled });
+            if (foreign) {
+              if (errorOf(structured(result))?.code !== 'not_found') {
+                problems.add(`${tenant} ${tool} of ${other(tenant)}'s key ${show(key)}: expected not_found, got ${JSON.stringify(structured(result)).slice(0, 200)}`);
+              }
+            } else if (result.isError) {
+              problems.add(`${tenant} ${tool} ${show(key)}: ${JSON.stringify(errorOf(structured(result)))}`);
+            }
+          });
+          for (const key of kvDeletes) mine.kv.delete(key);
+          for (const key of artDeletes) mine.artifacts.delete(key);
+        }),
+      );
+      problems.assertNone('deletes');
+      const check = new Problems();
+      await Promise.all(TENANTS.map((t) => verifyReads(t, check)));
+      await Promise.all(TENANTS.map((t) => verifyLists(t, 30, check)));
+      check.assertNone('reads after deletes');
+    });
+
+    it.runIf(backend === 'local')('on disk, every row and every artifact file belongs to the tenant that wrote it', () => {
+      const db = new Database(join(data.dir, 'agent-mesh.db'), { readonly: true, fileMustExist: true });
+      try {
+        const tenantsInDb = db.prepare('SELECT DISTINCT tenant FROM kv UNION SELECT DISTINCT tenant FROM artifacts').pluck().all() as string[];
+        expect(tenantsInDb.sort()).toEqual(['alpha', 'beta']);
+        for (const tenant of TENANTS) {
+          const kvRows = db.prepare('SELECT key, value, version FROM kv WHERE tenant = ?').all(tenant) as { key: string; value: string; version: number }[];
+          expect(new Set(kvRows.map((r) => r.key))).toEqual(new Set(model[tenant].kv.keys()));
+          for (const row of kvRows) expect(JSON.parse(row.value)).toEqual(model[tenant].kv.get(row.key)!.value);
+          const artRows = db.prepare('SELECT key, file, size FROM artifacts WHERE tenant = ?').all(tenant) as { key: string; file: string; size: number }[];
+          expect(new Set(artRows.map((r) => r.key))).toEqual(new Set(model[tenant].artifacts.keys()));
+          const dir = join(data.dir, 'artifacts', tenant);
+          for (const row of artRows) {
+            expect(existsSync(join(dir, row.file)), `${tenant} file of ${show(row.key)}`).toBe(true);
+            expect(row.size).toBe(model[tenant].artifacts.get(row.key)!.body.length);
+          }
+          // No stray files: the tenant's folder holds exactly the files its rows point to.
+          expect(new Set(readdirSync(dir))).toEqual(new Set(artRows.map((r) => r.file)));
+          const usage = db.prepare('SELECT kv_keys, artifact_bytes FROM tenant_usage WHERE tenant = ?').get(tenant) as { kv_keys: number; artifact_bytes: number };
+          expect(usage.kv_keys).toBe(kvRows.length);
+          expect(usage.artifact_bytes).toBe(artRows.reduce((sum, r) => sum + r.size, 0));
+        }
+        expect(readdirSync(join(data.dir, 'artifacts')).sort()).toEqual(['.tmp', 'alpha', 'beta']);
+        expect(readdirSync(join(data.dir, 'artifacts', '.tmp'))).toEqual([]);
+      } finally {
+        db.close();
       }
     });
-    // Listing prefixes with control characters, backslashes, bad surrogates or over 512 bytes are refused too.
-    for (const prefix of ['\u0000', 'alpha\u0000', 'a\\b', '\ud800', '\uffff', 'x'.repeat(513)]) {
-      for (const tool of ['kv_list', 'artifacts_list']) {
-        const [a, b] = await Promise.all(TENANTS.map((t) => servers[t].call(tool, { prefix })));
-        if (errorOf(structured(a!))?.code !== 'invalid_argument') problems.add(`alpha ${tool} prefix ${show(prefix)}: not refused: ${JSON.stringify(structured(a!)).slice(0, 200)}`);
-        try {
-          expect(errorOf(structured(b!))).toEqual(errorOf(structured(a!)));
-        } catch {
-          problems.add(`${tool} prefix ${show(prefix)}: refused differently for alpha and beta`);
-        }
-      }
-    }
-    problems.assertNone('refused keys');
-  });
 
-  it("each tenant reads back exactly its own values (any spelling of the key), and not_found for the other's keys", async () => {
-    const problems = new Problems();
-    const started = performance.now();
-    await Promise.all(TENANTS.map((t) => verifyReads(t, problems)));
-    console.log(`[isolation] read phase: ${(performance.now() - started).toFixed(0)} ms`);
-    problems.assertNone('reads');
-  });
-
-  it("listings under many prefixes (including '' and the other tenant's key prefixes) show only the tenant's own keys", async () => {
-    const problems = new Problems();
-    const started = performance.now();
-    await Promise.all(TENANTS.map((t) => verifyLists(t, 60, problems)));
-    console.log(`[isolation] list phase: ${(performance.now() - started).toFixed(0)} ms`);
-    problems.assertNone('listings');
-
-    // A cursor is only a position: one taken from the other tenant's listing pages through this tenant's keys.
-    const crossed = new Problems();
-    for (const tenant of TENANTS) {
-      for (const tool of ['kv_list', 'artifacts_list'] as const) {
-        const theirs = structured(await servers[other(tenant)].call(tool, { limit: rng.pick([3, 29, 111]) })) as { next_cursor: string | null; keys?: { key: string }[]; artifacts?: { key: string }[] };
-        if (theirs.next_cursor === null) continue;
-        const page = (theirs.keys ?? theirs.artifacts)!;
-        const after = page[page.length - 1]!.key;
-        const mine = structured(await servers[tenant].call(tool, { cursor: theirs.next_cursor, limit: 1000 })) as { keys?: { key: string }[]; artifacts?: { key: string }[] };
-        const got = (mine.keys ?? mine.artifacts ?? []).map((i) => i.key);
-        const store = tool === 'kv_list' ? model[tenant].kv : model[tenant].artifacts;
-        const expected = [...store.keys()].filter((k) => byteOrder(k, after) > 0).sort(byteOrder).slice(0, 1000);
-        try {
-          expect(got).toEqual(expected);
-        } catch {
-          crossed.add(`${tenant} ${tool} with ${other(tenant)}'s cursor (after ${show(after)}): got ${got.length} keys, expected ${expected.length}; foreign: ${got.filter((k) => !store.has(k)).slice(0, 3).map(show).join(', ')}`);
-        }
-      }
-    }
-    crossed.assertNone("listings with the other tenant's cursor");
-  });
-
-  it("rewrites, if_absent and if_version by one tenant never touch the other tenant's value or version", async () => {
-    const problems = new Problems();
-    await Promise.all(
-      TENANTS.map(async (tenant) => {
-        const server = servers[tenant];
-        const mine = model[tenant];
-        const theirs = model[other(tenant)];
-        const shared = pool.valid.filter((k) => mine.kv.has(k.nfc) && theirs.kv.has(k.nfc));
-        const sharedArt = pool.valid.filter((k) => mine.artifacts.has(k.nfc) && theirs.artifacts.has(k.nfc));
-        const onlyTheirs = rng.shuffle(pool.valid.filter((k) => !mine.kv.has(k.nfc) && theirs.kv.has(k.nfc)));
-        const ops: { kind: 'rewrite' | 'rewriteArt' | 'ifAbsent' | 'ifVersion'; k: PoolKey }[] = [
-          ...rng.shuffle([...shared]).slice(0, 150).map((k) => ({ kind: 'rewrite' as const, k })),
-          ...rng.shuffle([...sharedArt]).slice(0, 100).map((k) => ({ kind: 'rewriteArt' as const, k })),
-          ...onlyTheirs.slice(0, 40).map((k) => ({ kind: 'ifVersion' as const, k })),
-          ...onlyTheirs.slice(40, 80).map((k) => ({ kind: 'ifAbsent' as const, k })),
-        ];
-        // Each rewrite is claimed in the model before its call, so no two ops of one tenant race on a key.
-        await inBatches(rng.shuffle(ops), async ({ kind, k }) => {
-          const key = form(k);
-          if (kind === 'rewrite') {
-            const entry = mine.kv.get(k.nfc)!;
-            const value = kvValue(noise, tenant, k.nfc, entry.version + 1);
-            const useIfVersion = noise.chance(0.5);
-            const result = await server.call('kv_set', { key, value, ...(useIfVersion && { if_version: entry.version }) });
-            if (result.isError) return problems.add(`${tenant} kv_set rewrite ${show(key)}: ${JSON.stringify(errorOf(structured(result)))}`);
-            if (structured(result).version !== entry.version + 1) problems.add(`${tenant} kv_set rewrite ${show(key)}: version ${structured(result).version}, expected ${entry.version + 1}`);
-            mine.kv.set(k.nfc, { value, version: entry.version + 1 });
-          } else if (kind === 'rewriteArt') {
-            const entry = mine.artifacts.get(k.nfc)!;
-            const a = artifactBody(noise, tenant, k.nfc, entry.version + 1);
-            const result = await server.call('artifacts_put', putArgs(key, a));
-            if (result.isError) return problems.add(`${tenant} artifacts_put rewrite ${show(key)}: ${JSON.stringify(errorOf(structured(result)))}`);
-            if (structured(result).version !== entry.version + 1) problems.add(`${tenant} artifacts_put rewrite ${show(key)}: version ${structured(result).version}, expected ${entry.version + 1}`);
-            mine.artifacts.set(k.nfc, { ...a, version: entry.version + 1 });
-          } else if (kind === 'ifVersion') {
-            // The other tenant has this key at some version; for this tenant it does not exist.
-            const theirVersion = theirs.kv.get(k.nfc)?.version ?? 1;
-            const result = await server.call('kv_set', { key, value: { tenant, stolen: true }, if_version: theirVersion });
-            if (errorOf(structured(result))?.code !== 'conflict') {
-              problems.add(`${tenant} kv_set if_version ${theirVersion} on ${other(tenant)}'s key ${show(key)}: expected conflict, got ${JSON.stringify(structured(result)).slice(0, 200)}`);
-            }
-          } else {
-            const value = kvValue(noise, tenant, k.nfc, 1);
-            const result = await server.call('kv_set', { key, value, if_absent: true });
-            if (result.isError) return problems.add(`${tenant} kv_set if_absent on ${other(tenant)}'s key ${show(key)}: ${JSON.stringify(errorOf(structured(result)))} (absent for ${tenant})`);
-            if (structured(result).version !== 1) problems.add(`${tenant} kv_set if_absent ${show(key)}: version ${structured(result).version}, expected 1`);
-            mine.kv.set(k.nfc, { value, version: 1 });
-          }
-        });
-      }),
-    );
-    problems.assertNone('rewrites');
-    // ...and everything, for both tenants, still matches the model.
-    const check = new Problems();
-    await Promise.all(TENANTS.map((t) => verifyReads(t, check)));
-    await Promise.all(TENANTS.map((t) => verifyLists(t, 10, check)));
-    check.assertNone('reads after rewrites');
-  });
-
-  it("deletes by one tenant don't touch the other's keys; deleting the other's keys gives not_found", async () => {
-    const problems = new Problems();
-    await Promise.all(
-      TENANTS.map(async (tenant) => {
-        const server = servers[tenant];
-        const mine = model[tenant];
-        const theirs = model[other(tenant)];
-        const kvDeletes = [...mine.kv.keys()].filter(() => rng.chance(0.3));
-        const artDeletes = [...mine.artifacts.keys()].filter(() => rng.chance(0.3));
-        const foreignKv = [...theirs.kv.keys()].filter((k) => !mine.kv.has(k)).slice(0, 60);
-        const foreignArt = [...theirs.artifacts.keys()].filter((k) => !mine.artifacts.has(k)).slice(0, 60);
-        const ops = rng.shuffle([
-          ...kvDeletes.map((key) => ({ tool: 'kv_delete' as const, key, foreign: false })),
-          ...artDeletes.map((key) => ({ tool: 'artifacts_delete' as const, key, foreign: false })),
-          ...foreignKv.map((key) => ({ tool: 'kv_delete' as const, key, foreign: true })),
-          ...foreignArt.map((key) => ({ tool: 'artifacts_delete' as const, key, foreign: true })),
-        ]);
-        await inBatches(ops, async ({ tool, key, foreign }) => {
-          const spelled = form(byNfc.get(key)!);
-          const result = await server.call(tool, { key: spelled });
-          if (foreign) {
-            if (errorOf(structured(result))?.code !== 'not_found') {
-              problems.add(`${tenant} ${tool} of ${other(tenant)}'s key ${show(key)}: expected not_found, got ${JSON.stringify(structured(result)).slice(0, 200)}`);
-            }
-          } else if (result.isError) {
-            problems.add(`${tenant} ${tool} ${show(key)}: ${JSON.stringify(errorOf(structured(result)))}`);
-          }
-        });
-        for (const key of kvDeletes) mine.kv.delete(key);
-        for (const key of artDeletes) mine.artifacts.delete(key);
-      }),
-    );
-    problems.assertNone('deletes');
-    const check = new Problems();
-    await Promise.all(TENANTS.map((t) => verifyReads(t, check)));
-    await Promise.all(TENANTS.map((t) => verifyLists(t, 30, check)));
-    check.assertNone('reads after deletes');
-  });
-
-  it.runIf(backend === 'local')('on disk, every row and every artifact file belongs to the tenant that wrote it', () => {
-    const db = new Database(join(data.dir, 'agent-mesh.db'), { readonly: true, fileMustExist: true });
-    try {
-      const tenantsInDb = db.prepare('SELECT DISTINCT tenant FROM kv UNION SELECT DISTINCT tenant FROM artifacts').pluck().all() as string[];
-      expect(tenantsInDb.sort()).toEqual(['alpha', 'beta']);
+    it.runIf(backend === 'aws')('in the table and the bucket, every item and object belongs to the tenant that wrote it', async () => {
+      const { dynamo, s3, table, bucket } = aws!;
+      const partitions = new Map<string, Record<string, unknown>[]>();
       for (const tenant of TENANTS) {
-        const kvRows = db.prepare('SELECT key, value, version FROM kv WHERE tenant = ?').all(tenant) as { key: string; value: string; version: number }[];
-        expect(new Set(kvRows.map((r) => r.key))).toEqual(new Set(model[tenant].kv.keys()));
-        for (const row of kvRows) expect(JSON.parse(row.value)).toEqual(model[tenant].kv.get(row.key)!.value);
-        const artRows = db.prepare('SELECT key, file, size FROM artifacts WHERE tenant = ?').all(tenant) as { key: string; file: string; size: number }[];
-        expect(new Set(artRows.map((r) => r.key))).toEqual(new Set(model[tenant].artifacts.keys()));
-        const dir = join(data.dir, 'artifacts', tenant);
-        for (const row of artRows) {
-          expect(existsSync(join(dir, row.file)), `${tenant} file of ${show(row.key)}`).toBe(true);
-          expect(row.size).toBe(model[tenant].artifacts.get(row.key)!.body.length);
-        }
-        // No stray files: the tenant's folder holds exactly the files its rows point to.
-        expect(new Set(readdirSync(dir))).toEqual(new Set(artRows.map((r) => r.file)));
-        const usage = db.prepare('SELECT kv_keys, artifact_bytes FROM tenant_usage WHERE tenant = ?').get(tenant) as { kv_keys: number; artifact_bytes: number };
-        expect(usage.kv_keys).toBe(kvRows.length);
-        expect(usage.artifact_bytes).toBe(artRows.reduce((sum, r) => sum + r.size, 0));
+        const items: Record<string, unknown>[] = [];
+        let start: Record<string, unknown> | undefined;
+        do {
+          const page = await dynamo.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `T#${tenant}` }, ExclusiveStartKey: start, ConsistentRead: true }));
+          items.push(...(page.Items ?? []));
+          start = page.LastEvaluatedKey;
+        } while (start);
+        partitions.set(tenant, items);
       }
-      expect(readdirSync(join(data.dir, 'artifacts')).sort()).toEqual(['.tmp', 'alpha', 'beta']);
-      expect(readdirSync(join(data.dir, 'artifacts', '.tmp'))).toEqual([]);
-    } finally {
-      db.close();
-    }
-  });
-
-  it.runIf(backend === 'aws')('in the table and the bucket, every item and object belongs to the tenant that wrote it', async () => {
-    const { dynamo, s3, table, bucket } = aws!;
-    const partitions = new Map<string, Record<string, unknown>[]>();
-    for (const tenant of TENANTS) {
-      const items: Record<string, unknown>[] = [];
-      let start: Record<string, unknown> | undefined;
+      const objects: string[] = [];
+      let token: string | undefined;
       do {
-        const page = await dynamo.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `T#${tenant}` }, ExclusiveStartKey: start, ConsistentRead: true }));
-        items.push(...(page.Items ?? []));
-        start = page.LastEvaluatedKey;
-      } while (start);
-      partitions.set(tenant, items);
-    }
-    const objects: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-      objects.push(...(page.Contents ?? []).map((o) => o.Key!));
-      token = page.NextContinuationToken;
-    } while (token);
-    const objectsOf = (tenant: Tenant) => new Set(objects.filter((key) => key.startsWith(`tenants/${tenant}/`)));
-    expect(objects.every((key) => TENANTS.some((t) => key.startsWith(`tenants/${t}/`)))).toBe(true);
-    for (const tenant of TENANTS) {
-      const items = partitions.get(tenant)!;
-      const kvItems = items.filter((item) => String(item.sk).startsWith('KV#'));
-      expect(new Set(kvItems.map((item) => String(item.sk).slice(3)))).toEqual(new Set(model[tenant].kv.keys()));
-      const artItems = items.filter((item) => String(item.sk).startsWith('ART#'));
-      expect(new Set(artItems.map((item) => String(item.sk).slice(4)))).toEqual(new Set(model[tenant].artifacts.keys()));
-      // No stray objects: the tenant's prefix holds exactly the objects its index rows point to.
-      expect(objectsOf(tenant)).toEqual(new Set(artItems.map((item) => String(item.objectKey))));
-      const usage = items.find((item) => item.sk === 'USAGE')!;
-      expect(usage.kvKeys).toBe(kvItems.length);
-      expect(usage.artifactBytes).toBe(artItems.reduce((sum, item) => sum + Number(item.size), 0));
-    }
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+        objects.push(...(page.Contents ?? []).map((o) => o.Key!));
+        token = page.NextContinuationToken;
+      } while (token);
+      const objectsOf = (tenant: Tenant) => new Set(objects.filter((key) => key.startsWith(`tenants/${tenant}/`)));
+      expect(objects.every((key) => TENANTS.some((t) => key.startsWith(`tenants/${t}/`)))).toBe(true);
+      for (const tenant of TENANTS) {
+        const items = partitions.get(tenant)!;
+        const kvItems = items.filter((item) => String(item.sk).startsWith('KV#'));
+        expect(new Set(kvItems.map((item) => String(item.sk).slice(3)))).toEqual(new Set(model[tenant].kv.keys()));
+        const artItems = items.filter((item) => String(item.sk).startsWith('ART#'));
+        expect(new Set(artItems.map((item) => String(item.sk).slice(4)))).toEqual(new Set(model[tenant].artifacts.keys()));
+        // No stray objects: the tenant's prefix holds exactly the objects its index rows point to.
+        expect(objectsOf(tenant)).toEqual(new Set(artItems.map((item) => String(item.objectKey))));
+        const usage = items.find((item) => item.sk === 'USAGE')!;
+        expect(usage.kvKeys).toBe(kvItems.length);
+        expect(usage.artifactBytes).toBe(artItems.reduce((sum, item) => sum + Number(item.size), 0));
+      }
+    });
   });
-});
 }
 
 describeIsolation('local');
