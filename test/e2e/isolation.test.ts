@@ -784,15 +784,25 @@ function describeIsolation(backend: 'local' | 'aws'): void {
         } while (start);
         partitions.set(tenant, items);
       }
-      const objects: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-        objects.push(...(page.Contents ?? []).map((o) => o.Key!));
-        token = page.NextContinuationToken;
-      } while (token);
-      const objectsOf = (tenant: Tenant) => new Set(objects.filter((key) => key.startsWith(`tenants/${tenant}/`)));
-      expect(objects.every((key) => TENANTS.some((t) => key.startsWith(`tenants/${t}/`)))).toBe(true);
+      // Per tenant prefix, in one page each: fauxqs pages a listing past 1000 mixed keys wrongly.
+      const listObjects = async (prefix: string, delimiter?: string) => {
+        const keys: string[] = [];
+        const folders: string[] = [];
+        let token: string | undefined;
+        do {
+          const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
+          keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+          folders.push(...(page.CommonPrefixes ?? []).map((p) => p.Prefix!));
+          token = page.NextContinuationToken;
+        } while (token);
+        return { keys, folders };
+      };
+      const top = await listObjects('', '/');
+      expect(top).toEqual({ keys: [], folders: ['tenants/'] });
+      expect((await listObjects('tenants/', '/')).folders.sort()).toEqual(['tenants/alpha/', 'tenants/beta/']);
+      const objectsByTenant = new Map<Tenant, Set<string>>();
+      for (const tenant of TENANTS) objectsByTenant.set(tenant, new Set((await listObjects(`tenants/${tenant}/`)).keys));
+      const objectsOf = (tenant: Tenant) => objectsByTenant.get(tenant)!;
       for (const tenant of TENANTS) {
         const items = partitions.get(tenant)!;
         const kvItems = items.filter((item) => String(item.sk).startsWith('KV#'));
