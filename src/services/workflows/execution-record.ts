@@ -1,4 +1,5 @@
-import type { Snapshot, Transition } from '../../engine/asl/index.js';
+import type { Snapshot } from '../../engine/asl/index.js';
+import type { TransitionLike } from './execution-listeners.js';
 import type { ExecutionRecord, HistoryEvent } from '../../ports/workflow-store.js';
 
 /** The stored record of an execution as of a snapshot. */
@@ -16,5 +17,5 @@ export function recordOf(previous: ExecutionRecord, snapshot: Snapshot, now: num
   };
 }
 
-export const historyOf = (transitions: Transition[]): Omit<HistoryEvent, 'seq'>[] =>
+export const historyOf = (transitions: readonly TransitionLike[]): Omit<HistoryEvent, 'seq'>[] =>
   transitions.map((t) => ({ at: t.at, type: t.type, state: t.state ?? null, detail: t.detail ?? null }));

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { deliver, pendingEffects, step, type ExecutionInput, type Outcome, type Snapshot, type Transition } from '../../engine/asl/index.js';
 import type { Logger } from '../../logging.js';
 import type { ExecutionRecord, WorkflowStore } from '../../ports/workflow-store.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import { historyOf, recordOf } from './execution-record.js';
+import { isOwnerAlive, newLeaseOwner } from './lease-owner.js';
+import { ExecutionListeners, type ExecutionDriver, type ExecutionListener } from './execution-listeners.js';
 import type { MachineCache } from './machine-cache.js';
 import { runTask, type ToolInvoker, type UpstreamInvoker } from './task-runner.js';
 
-export type ExecutionListener = (execution: ExecutionRecord, transitions: Transition[]) => void;
 
 export interface RunnerOptions {
   store: WorkflowStore;
@@ -36,12 +36,11 @@ const CLAIM_BATCH = 20;
  * crash, an execution resumes from its last checkpoint once its lease is free: at once when its holder is
  * a dead process on this machine, else when the lease runs out. A task in flight at a crash runs again.
  */
-export class WorkflowRunner {
-  readonly owner = `${hostname()}|${process.pid}|${randomUUID()}`;
+export class WorkflowRunner implements ExecutionDriver {
+  readonly owner = newLeaseOwner();
   private readonly driving = new Set<string>();
   private readonly lost = new Set<string>();
-  private readonly watchers = new Map<string, Set<ExecutionListener>>();
-  private readonly tenantWatchers = new Map<string, Set<ExecutionListener>>();
+  private readonly listeners: ExecutionListeners;
   private readonly aborts = new Set<string>();
   private readonly leaseMs: number;
   private readonly pollMs: number;
@@ -53,6 +52,7 @@ export class WorkflowRunner {
   constructor(private readonly options: RunnerOptions) {
     this.leaseMs = options.leaseMs ?? 15_000;
     this.pollMs = options.pollMs ?? 500;
+    this.listeners = new ExecutionListeners(options.logger, options.onTransitions);
   }
 
   start(): void {
@@ -80,24 +80,12 @@ export class WorkflowRunner {
   }
 
   watch(executionId: string, listener: ExecutionListener): () => void {
-    let set = this.watchers.get(executionId);
-    if (!set) this.watchers.set(executionId, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.watchers.delete(executionId);
-    };
+    return this.listeners.watch(executionId, listener);
   }
 
   /** Every checkpoint of the tenant's executions driven in this process (the live feed). */
   watchTenant(tenantId: string, listener: ExecutionListener): () => void {
-    let set = this.tenantWatchers.get(tenantId);
-    if (!set) this.tenantWatchers.set(tenantId, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.tenantWatchers.delete(tenantId);
-    };
+    return this.listeners.watchTenant(tenantId, listener);
   }
 
   private schedule(ms: number): void {
@@ -223,29 +211,6 @@ export class WorkflowRunner {
   }
 
   private notify(record: ExecutionRecord, transitions: Transition[]): void {
-    const listeners = [
-      ...(this.watchers.get(record.id) ?? []),
-      ...(this.tenantWatchers.get(record.tenantId) ?? []),
-      ...(this.options.onTransitions ? [this.options.onTransitions] : []),
-    ];
-    for (const listener of listeners) {
-      try {
-        listener(record, transitions);
-      } catch (error) {
-        this.options.logger.warn({ err: error }, 'workflow listener failed');
-      }
-    }
-  }
-}
-
-/** A lease holder on this machine whose process is gone holds nothing; holders elsewhere are trusted until the lease ends. */
-function isOwnerAlive(owner: string): boolean {
-  const [host, pid] = owner.split('|');
-  if (host !== hostname()) return true;
-  try {
-    process.kill(Number(pid), 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    this.listeners.notify(record, transitions);
   }
 }

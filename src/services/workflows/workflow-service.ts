@@ -10,7 +10,9 @@ import { toIso } from '../time.js';
 import { decodePosition, encodePosition } from '../position-cursor.js';
 import { historyOf } from './execution-record.js';
 import type { MachineCache } from './machine-cache.js';
-import type { WorkflowRunner } from './workflow-runner.js';
+import type { ExecutionDriver } from './execution-listeners.js';
+import { RemoteExecutionTracker } from './remote-execution-tracker.js';
+import type { RemoteWorkflowEngine } from '../../ports/workflow-engine.js';
 
 export interface StartInput {
   name: string;
@@ -30,10 +32,12 @@ export class WorkflowService {
   constructor(
     private readonly store: WorkflowStore,
     private readonly machines: MachineCache,
-    private readonly runner: WorkflowRunner,
+    private readonly runner: ExecutionDriver,
     private readonly limiter: RateLimiter,
     /** Called once per new execution (the ExecutionStarted lifecycle event). */
     private readonly onStarted: (execution: ExecutionRecord) => void = () => {},
+    /** When set, executions run there (Step Functions) and `runner` is the tracker that mirrors them. */
+    private readonly remote?: RemoteWorkflowEngine,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -57,6 +61,8 @@ export class WorkflowService {
     }
     if ((input.description ?? '').length > 1024) throw invalidArgument('description', 'at most 1024 characters');
     await this.limiter.acquire(session, 'stepfunctions');
+    // Deployed first: a definition the engine refuses is not stored either.
+    await this.remote?.deploy(session, name, text);
     const version = await this.store.putWorkflow(session, name, text, input.description ?? '', this.now());
     return { name, version, created: version === 1 };
   }
@@ -96,7 +102,7 @@ export class WorkflowService {
       workflow: name,
       version: workflow.version,
       status: 'RUNNING',
-      snapshot: JSON.stringify(started.snapshot),
+      snapshot: this.remote ? RemoteExecutionTracker.initialSnapshot(input.input ?? {}) : JSON.stringify(started.snapshot),
       currentState: null,
       output: null,
       error: null,
@@ -105,7 +111,8 @@ export class WorkflowService {
       stoppedAt: null,
       abortRequested: false,
     };
-    const created = await this.store.createExecution(session, record, historyOf(started.transitions));
+    // A remote execution's history is mirrored from the engine, from its first event.
+    const created = await this.store.createExecution(session, record, this.remote ? [] : historyOf(started.transitions));
     if (!created.created) {
       // Idempotent like StartExecution: the same name and input give the same execution; other input is a conflict.
       const previous = (JSON.parse(created.execution.snapshot) as Snapshot).execution.input;
