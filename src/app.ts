@@ -35,6 +35,9 @@ import type { ApiKeyStore } from './ports/api-key-store.js';
 import type { BackendCheck } from './ports/backend.js';
 import { MachineCache } from './services/workflows/machine-cache.js';
 import { WorkflowRunner } from './services/workflows/workflow-runner.js';
+import { RemoteExecutionTracker } from './services/workflows/remote-execution-tracker.js';
+import type { ExecutionDriver, ExecutionListener } from './services/workflows/execution-listeners.js';
+import { runTask } from './services/workflows/task-runner.js';
 import { WorkflowService } from './services/workflows/workflow-service.js';
 import { AuditService } from './services/audit/audit-service.js';
 
@@ -98,20 +101,20 @@ export function createApp(config: Config, logger: Logger, options: { background?
   const workflowStore = backend.workflows;
   const machines = new MachineCache(workflowStore);
   let services!: Services;
-  const runner = new WorkflowRunner({
-    store: workflowStore,
-    machines,
-    sessionFor,
-    invoke: {
-      tool: toolInvoker(ALL_TOOLS, () => services),
-      upstream: (session, integration, tool, args, signal) => services.proxy.call(session, integration, tool, args, { signal }),
-    },
-    logger,
-    onTransitions: (execution, transitions) => {
-      const end = transitions.find((t) => LIFECYCLE[t.type] !== undefined);
-      if (end) void announce(execution, LIFECYCLE[end.type]!);
-    },
-  });
+  const onTransitions: ExecutionListener = (execution, transitions) => {
+    const end = transitions.find((t) => LIFECYCLE[t.type] !== undefined);
+    if (end) void announce(execution, LIFECYCLE[end.type]!);
+  };
+  const invoke = {
+    tool: toolInvoker(ALL_TOOLS, () => services),
+    upstream: (session: TenantSession, integration: string, tool: string, args: Record<string, unknown>, signal: AbortSignal) =>
+      services.proxy.call(session, integration, tool, args, { signal }),
+  };
+  const remoteWorkflows = backend.remoteWorkflows;
+  // On Step Functions the executions run there, and this process follows them; else its own runner drives them.
+  const runner: ExecutionDriver = remoteWorkflows
+    ? new RemoteExecutionTracker({ store: workflowStore, engine: remoteWorkflows.engine, sessionFor, logger, onTransitions })
+    : new WorkflowRunner({ store: workflowStore, machines, sessionFor, invoke, logger, onTransitions });
   const announce = async (execution: ExecutionRecord, detailType: string): Promise<void> => {
     const detail = {
       execution_id: execution.id,
@@ -159,7 +162,7 @@ export function createApp(config: Config, logger: Logger, options: { background?
     integrations,
     proxy: new ProxyService(backend.integrations, integrations, pool, limiter, config.integrations.callTimeoutMs),
     audit: new AuditService(backend.audit, limiter, logger),
-    workflows: new WorkflowService(workflowStore, machines, runner, limiter, (execution) => void announce(execution, 'ExecutionStarted')),
+    workflows: new WorkflowService(workflowStore, machines, runner, limiter, (execution) => void announce(execution, 'ExecutionStarted'), remoteWorkflows?.engine),
     limiter,
   };
   services.events.setWorkflowStarter((session, workflow, input, executionName) =>
@@ -169,6 +172,7 @@ export function createApp(config: Config, logger: Logger, options: { background?
   if (background) {
     runner.start();
     dispatcher.start();
+    remoteWorkflows?.tasks.start((tenantId, resource, input, signal) => runTask(sessionFor(tenantId), resource, input, undefined, invoke, signal));
   }
   const retentionMs = config.events.retentionDays * DAY_MS;
   const prune = () =>
@@ -186,6 +190,7 @@ export function createApp(config: Config, logger: Logger, options: { background?
     check: () => backend.check(),
     async close() {
       clearInterval(pruneTimer);
+      await remoteWorkflows?.tasks.stop();
       await runner.stop();
       await services.audit.close();
       await dispatcher.stop();

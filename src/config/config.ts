@@ -61,6 +61,10 @@ export interface AwsConfig {
   /** An optional EventBridge target for every mirrored rule (e.g. an SQS queue or archive) and its role. */
   ruleTargetArn: string | undefined;
   ruleTargetRoleArn: string | undefined;
+  /** AGENT_MESH_SFN_ROLE_ARN: the role state machines run as; with it, workflows run on Step Functions. */
+  stepFunctionsRoleArn: string | undefined;
+  /** The Step Functions activity that hands agent-mesh its Task states (AGENT_MESH_SFN_ACTIVITY). */
+  activityName: string;
 }
 
 export interface EventsConfig {
@@ -214,7 +218,22 @@ function parseAws(env: Env): AwsConfig {
       pathStyle === undefined || pathStyle === '' ? Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) : pathStyle === 'true' || pathStyle === '1',
     ruleTargetArn: targetArn,
     ruleTargetRoleArn: env.AGENT_MESH_EVENTBRIDGE_TARGET_ROLE_ARN || undefined,
+    stepFunctionsRoleArn: checkRoleArn(env.AGENT_MESH_SFN_ROLE_ARN),
+    activityName: checkActivityName(env.AGENT_MESH_SFN_ACTIVITY || 'agent-mesh-tasks'),
   };
+}
+
+function checkRoleArn(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/.test(raw)) {
+    throw new ConfigError(`AGENT_MESH_SFN_ROLE_ARN: "${raw}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
+  }
+  return raw;
+}
+
+function checkActivityName(raw: string): string {
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(raw)) throw new ConfigError(`AGENT_MESH_SFN_ACTIVITY: "${raw}" is not a Step Functions activity name (1-80 letters, digits, "-", "_")`);
+  return raw;
 }
 
 function checkRedisUrl(raw: string): string {

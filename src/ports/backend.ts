@@ -9,6 +9,7 @@ import type { IntegrationStore } from './integration-store.js';
 import type { KvStore } from './kv-store.js';
 import type { RateLimitStore } from './rate-limit-store.js';
 import type { WorkflowStore } from './workflow-store.js';
+import type { RemoteTaskWorker, RemoteWorkflowEngine } from './workflow-engine.js';
 
 /** One finding of `agent-mesh doctor`. */
 export interface BackendCheck {
@@ -36,6 +37,8 @@ export interface Backend {
   alertSinks: AlertSink[];
   /** Topics made per alert (SNS on AWS); none on the embedded backend. */
   alertTopics?: AlertTopics;
+  /** Where workflows run when not on agent-mesh's own runner (Step Functions on AWS), and its task worker. */
+  remoteWorkflows?: { engine: RemoteWorkflowEngine; tasks: RemoteTaskWorker };
   /** Checks that every configured resource exists and is usable; for `agent-mesh doctor`. */
   check(): Promise<BackendCheck[]>;
   close(): Promise<void>;

@@ -41,8 +41,11 @@ export interface RemoteWorkflowEngine {
   stop(session: TenantSession, workflow: string, executionName: string, error: string, cause: string): Promise<void>;
 }
 
+/** A Task state's result, or the ASL error it fails with (agent-mesh.<code>, mcp.ToolError, States.Timeout…). */
+export type RemoteTaskOutcome = { ok: true; output: unknown } | { ok: false; error: string; cause: string };
+
 /** Runs the Task states of remote executions here (agent-mesh tools and MCP calls), as their tenant. */
-export type RemoteTaskRunner = (tenantId: string, resource: string, input: unknown, signal: AbortSignal) => Promise<unknown>;
+export type RemoteTaskRunner = (tenantId: string, resource: string, input: unknown, signal: AbortSignal) => Promise<RemoteTaskOutcome>;
 
 /** Takes Task states of remote executions from the engine and runs them (Step Functions activities). */
 export interface RemoteTaskWorker {

@@ -12,6 +12,7 @@ import {
   type Emulator,
 } from './aws-emulators.js';
 import { startFakeEventBridge, type FakeEventBridge } from './fake-eventbridge.js';
+import { startFakeStepFunctions, type FakeStepFunctions } from './fake-stepfunctions.js';
 
 export interface AwsEnvironment {
   /** The environment a server process needs to run on these emulators with AGENT_MESH_BACKEND=aws. */
@@ -22,6 +23,8 @@ export interface AwsEnvironment {
   bucket: string;
   bus: string;
   eventBridge: FakeEventBridge;
+  /** With `stepFunctions: true`: the FAKE Step Functions, and the env runs workflows on it. */
+  stepFunctions?: FakeStepFunctions;
   close(): Promise<void>;
 }
 
@@ -29,7 +32,7 @@ export interface AwsEnvironment {
  * DynamoDB (dynalite) and S3 + SNS (fauxqs), both real APIs on 127.0.0.1, plus the loopback FAKE
  * EventBridge: everything `AGENT_MESH_BACKEND=aws` talks to, with a fresh table, bucket and bus.
  */
-export async function startAwsEnvironment(): Promise<AwsEnvironment> {
+export async function startAwsEnvironment(options: { stepFunctions?: boolean } = {}): Promise<AwsEnvironment> {
   const started: Emulator[] = [];
   try {
     const dynalite = await startDynalite();
@@ -38,6 +41,8 @@ export async function startAwsEnvironment(): Promise<AwsEnvironment> {
     started.push(fauxqs);
     const eventBridge = await startFakeEventBridge();
     started.push(eventBridge);
+    const stepFunctions = options.stepFunctions ? await startFakeStepFunctions({ pollWaitMs: 1000 }) : undefined;
+    if (stepFunctions) started.push(stepFunctions);
     const dynamo = dynamoClient(dynalite.endpoint);
     const s3 = s3Client(fauxqs.endpoint);
     const table = await createTestTable(dynamo);
@@ -61,6 +66,10 @@ export async function startAwsEnvironment(): Promise<AwsEnvironment> {
         AGENT_MESH_KV_TABLE: table,
         AGENT_MESH_ARTIFACTS_BUCKET: bucket,
         AGENT_MESH_EVENT_BUS: bus,
+        ...(stepFunctions && {
+          AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint,
+          AGENT_MESH_SFN_ROLE_ARN: `arn:aws:iam::${stepFunctions.account}:role/agent-mesh-states`,
+        }),
       },
       dynamo,
       s3,
@@ -68,6 +77,7 @@ export async function startAwsEnvironment(): Promise<AwsEnvironment> {
       bucket,
       bus,
       eventBridge,
+      ...(stepFunctions && { stepFunctions }),
       close: async () => {
         dynamo.destroy();
         s3.destroy();

@@ -553,27 +553,28 @@ export async function startFakeStepFunctions(options: FakeStepFunctionsOptions =
         return undefined;
       }
       // Long poll: wait for a task, or answer with none. A poller whose connection is gone takes no task.
-      const waiting = pollers.get(arn) ?? [];
-      pollers.set(arn, waiting);
+      const socket = res.socket;
       let answered = false;
-      const take = (task: ActivityTask): boolean => {
-        if (answered || res.destroyed || closed) return false;
+      const settle = (): void => {
         answered = true;
         clearTimeout(timer);
+        socket?.off('end', settle);
+        pollers.set(arn, (pollers.get(arn) ?? []).filter((p) => p !== take));
+      };
+      const take = (task: ActivityTask): boolean => {
+        if (answered || res.destroyed || socket?.readableEnded === true || closed) return false;
+        settle();
         handOut(task);
         return true;
       };
       const timer = setTimeout(() => {
-        answered = true;
-        pollers.set(arn, (pollers.get(arn) ?? []).filter((p) => p !== take));
+        settle();
         reply({});
       }, pollWaitMs);
-      res.on('close', () => {
-        answered = true;
-        clearTimeout(timer);
-        pollers.set(arn, (pollers.get(arn) ?? []).filter((p) => p !== take));
-      });
-      waiting.push(take);
+      res.on('close', settle);
+      // A client that aborts its poll half-closes the connection; the server notices only the 'end'.
+      socket?.on('end', settle);
+      pollers.set(arn, [...(pollers.get(arn) ?? []), take]);
       return undefined;
     },
 

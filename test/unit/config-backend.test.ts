@@ -26,7 +26,10 @@ describe('backend configuration', () => {
       AWS_ACCOUNT_ID: '123456789012',
       AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000',
       AGENT_MESH_REDIS_URL: 'redis://127.0.0.1:6379/2',
+      AGENT_MESH_SFN_ROLE_ARN: 'arn:aws:iam::123456789012:role/agent-mesh-states',
     });
+    expect(config.aws.stepFunctionsRoleArn).toBe('arn:aws:iam::123456789012:role/agent-mesh-states');
+    expect(config.aws.activityName).toBe('agent-mesh-tasks');
     expect(config.backend).toBe('aws');
     expect(config.aws).toMatchObject({ region: 'eu-central-1', kvTable: 'mesh', artifactsBucket: 'my-mesh-bucket', eventBus: 'bus', account: '123456789012', s3ForcePathStyle: true });
     expect(config.redisUrl).toBe('redis://127.0.0.1:6379/2');
@@ -41,6 +44,8 @@ describe('backend configuration', () => {
     [{ AWS_ACCOUNT_ID: '12345' }, /AWS_ACCOUNT_ID: "12345" is not a 12-digit account id/],
     [{ AGENT_MESH_S3_FORCE_PATH_STYLE: 'maybe' }, /AGENT_MESH_S3_FORCE_PATH_STYLE: expected true or false/],
     [{ AGENT_MESH_EVENTBRIDGE_TARGET_ARN: 'queue' }, /AGENT_MESH_EVENTBRIDGE_TARGET_ARN: expected an ARN/],
+    [{ AGENT_MESH_SFN_ROLE_ARN: 'arn:aws:iam::1:user/x' }, /AGENT_MESH_SFN_ROLE_ARN: .* is not an IAM role ARN/],
+    [{ AGENT_MESH_SFN_ACTIVITY: 'has space' }, /AGENT_MESH_SFN_ACTIVITY/],
   ])('refuses %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

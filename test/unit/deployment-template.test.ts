@@ -26,6 +26,7 @@ describe('DEPLOYMENT.md template', () => {
     expect(actions.some((a) => a.endsWith(':*'))).toBe(false);
     expect(actions).not.toContain('dynamodb:Scan');
     const wildcardResources = statements.filter((s) => s.Resource === '*').flatMap((s) => s.Action);
-    expect(wildcardResources).toEqual(['sns:ListTopics']);
+    // Task results take a task token, not an ARN; ListTopics is account-wide.
+    expect(wildcardResources.sort()).toEqual(['sns:ListTopics', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
   });
 });

@@ -13,9 +13,13 @@ import { EventBridgeBus } from './eventbridge-bus.js';
 import { S3ArtifactStore } from './s3-artifact-store.js';
 import { SnsAlertSink } from './sns-alert-sink.js';
 import { SnsAlertTopics } from './sns-alert-topics.js';
+import { StepFunctionsEngine, StepFunctionsTaskWorker } from './sfn-workflow-engine.js';
 
 export interface AwsBackendSettings extends AwsNames {
   account: string;
+  /** With a role, workflows run on Step Functions; without, on agent-mesh's runner over the table. */
+  stepFunctionsRoleArn: string | undefined;
+  activityName: string;
   s3ForcePathStyle: boolean;
   ruleTargetArn: string | undefined;
   ruleTargetRoleArn: string | undefined;
@@ -52,6 +56,10 @@ export function createAwsBackend(settings: AwsBackendSettings, logger: Logger, r
   }, ORPHAN_SWEEP_EVERY_MS);
   sweep.unref();
 
+  const stepFunctions = settings.stepFunctionsRoleArn
+    ? new StepFunctionsEngine({ client: clients.sfn, region: settings.region, account: settings.account, roleArn: settings.stepFunctionsRoleArn, activityName: settings.activityName })
+    : undefined;
+
   return {
     kind: 'aws',
     kv,
@@ -69,7 +77,8 @@ export function createAwsBackend(settings: AwsBackendSettings, logger: Logger, r
     }),
     alertSinks: [new SnsAlertSink(clients.sns)],
     alertTopics: new SnsAlertTopics(clients.sns, settings.region, settings.account),
-    check: () => checkAwsResources(clients, settings),
+    ...(stepFunctions && { remoteWorkflows: { engine: stepFunctions, tasks: new StepFunctionsTaskWorker(clients.sfn, stepFunctions, logger) } }),
+    check: () => checkAwsResources(clients, settings, stepFunctions),
     async close() {
       clearInterval(purge);
       clearInterval(sweep);

@@ -6,6 +6,7 @@ import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { ListTopicsCommand } from '@aws-sdk/client-sns';
 import type { BackendCheck } from '../../ports/backend.js';
 import type { AwsClients } from './aws-clients.js';
+import type { StepFunctionsEngine } from './sfn-workflow-engine.js';
 import { GSI1, TABLE_ATTRIBUTES } from './table-keys.js';
 
 export interface AwsNames {
@@ -16,9 +17,28 @@ export interface AwsNames {
 }
 
 /** What `agent-mesh doctor` checks on AWS: each resource exists, has the expected shape, and can be used. */
-export async function checkAwsResources(clients: AwsClients, names: AwsNames): Promise<BackendCheck[]> {
-  const results = await Promise.all([checkTable(clients, names.kvTable), checkBucket(clients, names.artifactsBucket), checkBus(clients, names.eventBus), checkSns(clients)]);
+export async function checkAwsResources(clients: AwsClients, names: AwsNames, stepFunctions?: StepFunctionsEngine): Promise<BackendCheck[]> {
+  const results = await Promise.all([
+    checkTable(clients, names.kvTable),
+    checkBucket(clients, names.artifactsBucket),
+    checkBus(clients, names.eventBus),
+    checkSns(clients),
+    checkStepFunctions(stepFunctions),
+  ]);
   return results.flat();
+}
+
+async function checkStepFunctions(engine: StepFunctionsEngine | undefined): Promise<BackendCheck[]> {
+  if (!engine) {
+    return [{ subject: 'workflows', status: 'warn', detail: "run on agent-mesh's own runner over the table; set AGENT_MESH_SFN_ROLE_ARN to run them on Step Functions" }];
+  }
+  const subject = `step functions activity ${engine.workflows.activityArn}`;
+  try {
+    await engine.ensureActivity();
+    return [{ subject, status: 'ok', detail: 'ready: workflows run on Step Functions, their tasks on this activity' }];
+  } catch (error) {
+    return [failure(subject, error, 'states:CreateActivity')];
+  }
 }
 
 async function checkTable({ dynamo }: AwsClients, table: string): Promise<BackendCheck[]> {

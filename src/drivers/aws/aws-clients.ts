@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SFNClient } from '@aws-sdk/client-sfn';
 
 export interface AwsClientSettings {
   region: string;
@@ -14,6 +15,7 @@ export interface AwsClients {
   s3: S3Client;
   eventBridge: EventBridgeClient;
   sns: SNSClient;
+  sfn: SFNClient;
   destroy(): void;
 }
 
@@ -35,16 +37,20 @@ export function createAwsClients(settings: AwsClientSettings): AwsClients {
   });
   const eventBridge = new EventBridgeClient(base);
   const sns = new SNSClient(base);
+  // Activity polls are long (up to 60 s): the request timeout must outlast them.
+  const sfn = new SFNClient({ ...base, requestHandler: { requestTimeout: 70_000 } });
   return {
     dynamo,
     s3,
     eventBridge,
     sns,
+    sfn,
     destroy() {
       dynamoBase.destroy();
       s3.destroy();
       eventBridge.destroy();
       sns.destroy();
+      sfn.destroy();
     },
   };
 }

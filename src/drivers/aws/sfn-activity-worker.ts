@@ -12,6 +12,16 @@ import type { Logger } from '../../logging.js';
 /** Runs one agent-mesh task (`agent-mesh:<tool>` or `mcp:<integration>/<tool>`) as the tenant; its result becomes the task output. */
 export type ActivityTaskRunner = (tenantId: string, resource: string, input: unknown, signal: AbortSignal) => Promise<unknown>;
 
+/** Thrown by a runner to fail the task with exactly this ASL error name (mcp.ToolError, States.Timeout, …). */
+export class ActivityTaskFailure extends Error {
+  constructor(
+    readonly error: string,
+    override readonly cause: string,
+  ) {
+    super(`${error}: ${cause}`);
+  }
+}
+
 export interface SfnActivityWorkerOptions {
   client: SFNClient;
   /** The shared activity every tenant's rewritten Task states point at. */
@@ -147,6 +157,10 @@ export class SfnActivityWorker {
         if (gone) return;
         if (running.shutdown) {
           await this.fail(token, 'agent-mesh.unavailable', 'the agent-mesh worker stopped before the task finished');
+          return;
+        }
+        if (error instanceof ActivityTaskFailure) {
+          await this.fail(token, error.error, error.cause);
           return;
         }
         const meshError = asMeshError(error);

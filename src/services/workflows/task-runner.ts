@@ -27,9 +27,12 @@ export async function runTask(
   input: unknown,
   timeoutSeconds: number | undefined,
   invoke: { tool: ToolInvoker; upstream: UpstreamInvoker },
+  /** Cancels the task from outside (a remote engine gave up on it). */
+  signal?: AbortSignal,
 ): Promise<TaskOutcome> {
   const args = (typeof input === 'object' && input !== null && !Array.isArray(input) ? input : { input }) as Record<string, unknown>;
   const abort = new AbortController();
+  signal?.addEventListener('abort', () => abort.abort(), { once: true });
   const timer = timeoutSeconds === undefined ? undefined : setTimeout(() => abort.abort(), timeoutSeconds * 1000);
   try {
     const call = async (): Promise<CallToolResult> => {
