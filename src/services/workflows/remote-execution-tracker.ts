@@ -1,22 +1,14 @@
 import type { Snapshot } from '../../engine/asl/index.js';
 import { MeshError } from '../../errors.js';
-import type { Logger } from '../../logging.js';
 import type { RemoteWorkflowEngine } from '../../ports/workflow-engine.js';
-import type { ExecutionRecord, WorkflowStore } from '../../ports/workflow-store.js';
+import type { ExecutionRecord } from '../../ports/workflow-store.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import { historyOf } from './execution-record.js';
-import { ExecutionListeners, type ExecutionDriver, type ExecutionListener } from './execution-listeners.js';
-import { isOwnerAlive, newLeaseOwner } from './lease-owner.js';
+import { LeasedExecutions, type LeasedExecutionsOptions } from './leased-executions.js';
 
-export interface TrackerOptions {
-  store: WorkflowStore;
+export interface TrackerOptions extends LeasedExecutionsOptions {
   engine: RemoteWorkflowEngine;
   sessionFor(tenantId: string): TenantSession;
-  logger: Logger;
-  leaseMs?: number;
-  /** How often a followed execution's history is read. */
-  pollMs?: number;
-  onTransitions?: ExecutionListener;
 }
 
 /** The stored snapshot of a remote execution: the input it started with, and how far its history is mirrored. */
@@ -26,31 +18,15 @@ interface RemoteSnapshot {
   remote: { cursor: number; started: boolean };
 }
 
-const CLAIM_BATCH = 20;
-
 /**
  * Drives executions that run on a remote engine (Step Functions): claims RUNNING ones with the store's
  * leases, as the built-in runner does, so exactly one instance follows each; starts it on the engine (an
  * idempotent start, so a crash before or after it is harmless); then mirrors its history into the store at
  * every poll — the same checkpoints, history and notifications as a local execution — and passes cancels on.
  */
-export class RemoteExecutionTracker implements ExecutionDriver {
-  readonly owner = newLeaseOwner();
-  private readonly following = new Set<string>();
-  private readonly lost = new Set<string>();
-  private readonly aborts = new Set<string>();
-  private readonly listeners: ExecutionListeners;
-  private readonly leaseMs: number;
-  private readonly pollMs: number;
-  private timer: NodeJS.Timeout | undefined;
-  private renewTimer: NodeJS.Timeout | undefined;
-  private claiming = false;
-  private stopped = true;
-
+export class RemoteExecutionTracker extends LeasedExecutions {
   constructor(private readonly options: TrackerOptions) {
-    this.leaseMs = options.leaseMs ?? 15_000;
-    this.pollMs = options.pollMs ?? 500;
-    this.listeners = new ExecutionListeners(options.logger, options.onTransitions);
+    super(options);
   }
 
   /** The snapshot a new remote execution is stored with. */
@@ -59,76 +35,7 @@ export class RemoteExecutionTracker implements ExecutionDriver {
     return JSON.stringify(snapshot);
   }
 
-  start(): void {
-    this.stopped = false;
-    this.renewTimer = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.leaseMs / 3)));
-    this.renewTimer.unref();
-    this.schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.renewTimer) clearInterval(this.renewTimer);
-    for (let i = 0; i < 100 && this.following.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-
-  kick(): void {
-    if (!this.stopped) this.schedule(0);
-  }
-
-  abort(executionId: string): void {
-    this.aborts.add(executionId);
-  }
-
-  watch(executionId: string, listener: ExecutionListener): () => void {
-    return this.listeners.watch(executionId, listener);
-  }
-
-  watchTenant(tenantId: string, listener: ExecutionListener): () => void {
-    return this.listeners.watchTenant(tenantId, listener);
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.claim(), ms);
-    this.timer.unref();
-  }
-
-  private async claim(): Promise<void> {
-    if (this.claiming || this.stopped) return;
-    this.claiming = true;
-    try {
-      const now = Date.now();
-      const claimed = await this.options.store.claimExecutions(this.owner, now, now + this.leaseMs, CLAIM_BATCH, isOwnerAlive);
-      for (const record of claimed) {
-        if (this.following.has(record.id)) continue;
-        this.following.add(record.id);
-        void this.follow(record).finally(() => {
-          this.following.delete(record.id);
-          this.lost.delete(record.id);
-        });
-      }
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'claiming workflow executions failed');
-    } finally {
-      this.claiming = false;
-      this.schedule(this.pollMs);
-    }
-  }
-
-  private async renew(): Promise<void> {
-    for (const id of this.following) {
-      try {
-        if (!(await this.options.store.renewLease(this.owner, id, Date.now() + this.leaseMs))) this.lost.add(id);
-      } catch {
-        // the next renewal tries again; the lease outlives one miss
-      }
-    }
-  }
-
-  private async follow(initial: ExecutionRecord): Promise<void> {
+  protected async drive(initial: ExecutionRecord): Promise<void> {
     const { store, engine, logger } = this.options;
     const session = this.options.sessionFor(initial.tenantId);
     let record = initial;

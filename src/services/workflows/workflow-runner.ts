@@ -1,33 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { deliver, pendingEffects, step, type ExecutionInput, type Outcome, type Snapshot, type Transition } from '../../engine/asl/index.js';
-import type { Logger } from '../../logging.js';
-import type { ExecutionRecord, WorkflowStore } from '../../ports/workflow-store.js';
+import type { ExecutionRecord } from '../../ports/workflow-store.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import { historyOf, recordOf } from './execution-record.js';
-import { isOwnerAlive, newLeaseOwner } from './lease-owner.js';
-import { ExecutionListeners, type ExecutionDriver, type ExecutionListener } from './execution-listeners.js';
+import { LeasedExecutions, type LeasedExecutionsOptions } from './leased-executions.js';
 import type { MachineCache } from './machine-cache.js';
 import { runTask, type ToolInvoker, type UpstreamInvoker } from './task-runner.js';
 
-
-export interface RunnerOptions {
-  store: WorkflowStore;
+export interface RunnerOptions extends LeasedExecutionsOptions {
   machines: MachineCache;
   sessionFor(tenantId: string): TenantSession;
   invoke: { tool: ToolInvoker; upstream: UpstreamInvoker };
-  logger: Logger;
-  /** How long a claim on an execution lasts without renewal; another process takes over after. */
-  leaseMs?: number;
-  pollMs?: number;
-  /** Everything a checkpoint records, for lifecycle events and live status. */
-  onTransitions?: ExecutionListener;
 }
 
 class LostLease extends Error {}
 
 /** How often a waiting execution looks for a cancel request made in another process. */
 const ABORT_CHECK_MS = 250;
-const CLAIM_BATCH = 20;
 
 /**
  * Drives executions: claims RUNNING ones with a lease (so an execution never runs in two places at once,
@@ -36,98 +25,12 @@ const CLAIM_BATCH = 20;
  * crash, an execution resumes from its last checkpoint once its lease is free: at once when its holder is
  * a dead process on this machine, else when the lease runs out. A task in flight at a crash runs again.
  */
-export class WorkflowRunner implements ExecutionDriver {
-  readonly owner = newLeaseOwner();
-  private readonly driving = new Set<string>();
-  private readonly lost = new Set<string>();
-  private readonly listeners: ExecutionListeners;
-  private readonly aborts = new Set<string>();
-  private readonly leaseMs: number;
-  private readonly pollMs: number;
-  private timer: NodeJS.Timeout | undefined;
-  private renewTimer: NodeJS.Timeout | undefined;
-  private claiming = false;
-  private stopped = true;
-
+export class WorkflowRunner extends LeasedExecutions {
   constructor(private readonly options: RunnerOptions) {
-    this.leaseMs = options.leaseMs ?? 15_000;
-    this.pollMs = options.pollMs ?? 500;
-    this.listeners = new ExecutionListeners(options.logger, options.onTransitions);
+    super(options);
   }
 
-  start(): void {
-    this.stopped = false;
-    this.renewTimer = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.leaseMs / 3)));
-    this.renewTimer.unref();
-    this.schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.renewTimer) clearInterval(this.renewTimer);
-    for (let i = 0; i < 100 && this.driving.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-
-  /** A new execution or a cancel: look now rather than at the next poll. */
-  kick(): void {
-    if (!this.stopped) this.schedule(0);
-  }
-
-  /** Applies a cancel at the execution's next turn, if this process drives it (else via the store). */
-  abort(executionId: string): void {
-    this.aborts.add(executionId);
-  }
-
-  watch(executionId: string, listener: ExecutionListener): () => void {
-    return this.listeners.watch(executionId, listener);
-  }
-
-  /** Every checkpoint of the tenant's executions driven in this process (the live feed). */
-  watchTenant(tenantId: string, listener: ExecutionListener): () => void {
-    return this.listeners.watchTenant(tenantId, listener);
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.claim(), ms);
-    this.timer.unref();
-  }
-
-  private async claim(): Promise<void> {
-    if (this.claiming || this.stopped) return;
-    this.claiming = true;
-    try {
-      const now = Date.now();
-      const claimed = await this.options.store.claimExecutions(this.owner, now, now + this.leaseMs, CLAIM_BATCH, (owner) => isOwnerAlive(owner));
-      for (const record of claimed) {
-        if (this.driving.has(record.id)) continue;
-        this.driving.add(record.id);
-        void this.drive(record).finally(() => {
-          this.driving.delete(record.id);
-          this.lost.delete(record.id);
-        });
-      }
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'claiming workflow executions failed');
-    } finally {
-      this.claiming = false;
-      this.schedule(this.pollMs);
-    }
-  }
-
-  private async renew(): Promise<void> {
-    for (const id of this.driving) {
-      try {
-        if (!(await this.options.store.renewLease(this.owner, id, Date.now() + this.leaseMs))) this.lost.add(id);
-      } catch {
-        // the next renewal tries again; the lease outlives one miss
-      }
-    }
-  }
-
-  private async drive(initial: ExecutionRecord): Promise<void> {
+  protected async drive(initial: ExecutionRecord): Promise<void> {
     const { store, logger } = this.options;
     const session = this.options.sessionFor(initial.tenantId);
     let record = initial;
@@ -212,5 +115,4 @@ export class WorkflowRunner implements ExecutionDriver {
 
   private notify(record: ExecutionRecord, transitions: Transition[]): void {
     this.listeners.notify(record, transitions);
-  }
-}
+  }}
