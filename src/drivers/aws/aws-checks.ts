@@ -131,5 +131,8 @@ function failure(subject: string, error: unknown, action: string, fix?: string):
   if (/CredentialsProviderError|ExpiredToken|InvalidClientTokenId|UnrecognizedClient/i.test(name)) {
     return { subject, status: 'fail', detail: `no usable AWS credentials (${name}): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY` };
   }
+  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|socket hang up/i.test(message)) {
+    return { subject, status: 'fail', detail: `unreachable (${message}): check AWS_REGION and any AWS_ENDPOINT_URL* variables` };
+  }
   return { subject, status: 'fail', detail: `${name}: ${message}` };
 }
