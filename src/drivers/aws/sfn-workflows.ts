@@ -146,17 +146,25 @@ export class StepFunctionsWorkflows {
     };
   }
 
-  /** Every history event after `afterEventId` (all of them without it), in order, across pages. */
+  /**
+   * Every history event after `afterEventId` (all of them without it), in order. After a cursor it reads
+   * newest first and stops at the cursor, so following a long execution does not re-read its whole history.
+   */
   async history(tenantId: string, executionArn: string, afterEventId = 0): Promise<HistoryEvent[]> {
     this.checkOwned(tenantId, executionArn);
+    const reverseOrder = afterEventId > 0;
     const events: HistoryEvent[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.call(() => this.client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: PAGE, includeExecutionData: true, ...(nextToken && { nextToken }) })), { execution: executionArn });
-      for (const event of page.events ?? []) if ((event.id ?? 0) > afterEventId) events.push(event);
-      nextToken = page.nextToken;
+      const page = await this.call(
+        () => this.client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: PAGE, includeExecutionData: true, reverseOrder, ...(nextToken && { nextToken }) })),
+        { execution: executionArn },
+      );
+      const fresh = (page.events ?? []).filter((event) => (event.id ?? 0) > afterEventId);
+      events.push(...fresh);
+      nextToken = reverseOrder && fresh.length < (page.events ?? []).length ? undefined : page.nextToken;
     } while (nextToken);
-    return events;
+    return reverseOrder ? events.reverse() : events;
   }
 
   async stop(tenantId: string, executionArn: string, error?: string, cause?: string): Promise<{ stoppedAt: number }> {
