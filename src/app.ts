@@ -64,8 +64,8 @@ const LIFECYCLE: Partial<Record<string, string>> = {
  * (the default) also starts the workflow runner, alert delivery and pruning; the admin CLI leaves them off,
  * so a short command never claims an execution or a delivery.
  */
-export function createApp(config: Config, logger: Logger, options: { background?: boolean } = {}): App {
-  const backend = createBackend(config, logger);
+export async function createApp(config: Config, logger: Logger, options: { background?: boolean } = {}): Promise<App> {
+  const backend = await createBackend(config, logger);
   const limiter = new RateLimiter(backend.rateLimits);
   limiter.onRejected((session, service, retryAfterMs) =>
     logger.info({ tenant: session.tenantId, service, retryAfterMs }, 'rate limited'),

@@ -12,7 +12,7 @@ const out = (line: string): void => void process.stdout.write(line + '\n');
 
 /** Tenants and API keys for HTTP serving. A key is printed once; only a hash of it is stored. */
 export async function runAdmin(command: 'tenants' | 'keys', argv: string[], config: Config, logger: Logger): Promise<void> {
-  const app = createApp(config, logger, { background: false });
+  const app = await createApp(config, logger, { background: false });
   try {
     const [action, ...rest] = argv;
     if (command === 'tenants' && action === 'create') {

@@ -13,7 +13,7 @@ const LABEL: Record<BackendCheck['status'], string> = { ok: 'ok  ', warn: 'warn'
 export async function runDoctor(config: Config, logger: Logger): Promise<void> {
   const where = config.backend === 'aws' ? `aws (${config.aws.region})` : `local (${config.dataDir})`;
   out(`agent-mesh doctor: backend ${where}, rate limits ${config.redisUrl ? `shared on ${redactUrl(config.redisUrl)}` : 'per process'}`);
-  const app = createApp(config, logger, { background: false });
+  const app = await createApp(config, logger, { background: false });
   let checks: BackendCheck[];
   try {
     checks = await app.check();

@@ -35,7 +35,7 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
     throw new ConfigError(`--auth none serves one tenant without credentials, so it binds only to loopback, not "${values.host}"`);
   }
 
-  const app = createApp(config, logger);
+  const app = await createApp(config, logger);
   let metrics: Metrics | undefined;
   app.services.limiter.onRejected((session, service) => metrics?.rateLimited(session.tenantId, service));
   const localSession = values.auth === 'none' ? sessionFromStdioEnvironment(config) : undefined;

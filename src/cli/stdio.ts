@@ -8,7 +8,7 @@ import { VERSION } from '../version.js';
 
 /** Serves one tenant session over stdin/stdout until stdin closes or a signal arrives. */
 export async function runStdio(config: Config, logger: Logger): Promise<void> {
-  const app = createApp(config, logger);
+  const app = await createApp(config, logger);
   const session = sessionFromStdioEnvironment(config);
   const server = createMcpServer(session, app.services, {
     version: VERSION,

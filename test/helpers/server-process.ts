@@ -60,8 +60,26 @@ export async function startServer(env: Record<string, string>): Promise<ServerHa
     pid: transport.pid!,
     stderr: () => stderr,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
-    close: () => client.close(),
+    // Waits for the process to exit too: it flushes (audit, deliveries) on the way out, and a test must not
+    // stop the store under it (an in-process emulator) before it is done.
+    close: async () => {
+      const pid = transport.pid;
+      await client.close();
+      if (pid !== null) await waitForExit(pid);
+    },
   };
+}
+
+async function waitForExit(pid: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 export type Structured = Record<string, unknown> & { error?: { code: string; message: string; retry_after_ms?: number; field?: string } };

@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { conflict } from '../../errors.js';
 import type { ApiKeyRecord, ApiKeyStore, TenantRecord } from '../../ports/api-key-store.js';
+import { isConditionFailure, queryItems } from './query-pages.js';
 import { SYSTEM_PK } from './table-keys.js';
 
 /** pk SYS#TENANTS, sk tenant id. */
@@ -22,9 +22,6 @@ interface KeyItem {
   createdAt: number;
   revokedAt?: number;
 }
-
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
 const toKey = (item: KeyItem): ApiKeyRecord => ({
   id: item.sk,
@@ -133,22 +130,15 @@ export class DynamoApiKeyStore implements ApiKeyStore {
   /** Every item of a system partition (in sort-key order), of one tenant when `tenantId` is given. */
   private async partition<T>(pk: string, tenantId?: string): Promise<T[]> {
     const items: T[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: '#pk = :pk',
-          ...(tenantId !== undefined && { FilterExpression: '#tenantId = :tenantId' }),
-          ExpressionAttributeNames: { '#pk': 'pk', ...(tenantId !== undefined && { '#tenantId': 'tenantId' }) },
-          ExpressionAttributeValues: { ':pk': pk, ...(tenantId !== undefined && { ':tenantId': tenantId }) },
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      items.push(...((page.Items ?? []) as T[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const query = queryItems<T>(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: '#pk = :pk',
+      ...(tenantId !== undefined && { FilterExpression: '#tenantId = :tenantId' }),
+      ExpressionAttributeNames: { '#pk': 'pk', ...(tenantId !== undefined && { '#tenantId': 'tenantId' }) },
+      ExpressionAttributeValues: { ':pk': pk, ...(tenantId !== undefined && { ':tenantId': tenantId }) },
+      ConsistentRead: true,
+    });
+    for await (const item of query) items.push(item);
     return items;
   }
 }

@@ -1,8 +1,9 @@
 import { randomInt } from 'node:crypto';
-import { BatchWriteCommand, QueryCommand, type BatchWriteCommandInput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type BatchWriteCommandInput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MeshError } from '../../errors.js';
 import type { AuditEntry, AuditQuery, AuditStore } from '../../ports/audit-store.js';
 import type { TenantSession } from '../../tenancy/session.js';
+import { queryItems } from './query-pages.js';
 import { KIND, pad, tenantPk, tenantPkOf, ttlSeconds } from './table-keys.js';
 
 /*
@@ -111,38 +112,31 @@ export class DynamoAuditStore implements AuditStore {
     }
     const filter = filters.length > 0 ? filters.join(' AND ') : undefined;
 
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lower AND :upper',
-          FilterExpression: filter,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ':pk': pk, ':lower': lower, ':upper': upper, ...values },
-          ScanIndexForward: false,
-          // Limit counts items before the filter (and the dropped `before` item), hence the loop.
-          Limit: filter ? FILTERED_PAGE : query.limit + 1 - rows.length,
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of (page.Items ?? []) as AuditItem[]) {
-        if (item.sk === beforeKey) continue;
-        rows.push({
-          seq: item.seq,
-          tenantId: item.tenantId,
-          userId: item.userId,
-          contextType: item.contextType,
-          tool: item.tool,
-          outcome: item.outcome,
-          at: item.at,
-          durationMs: item.durationMs,
-        });
-        if (rows.length >= query.limit) return rows;
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const items = queryItems<AuditItem>(this.client, () => ({
+      TableName: this.table,
+      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lower AND :upper',
+      FilterExpression: filter,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':pk': pk, ':lower': lower, ':upper': upper, ...values },
+      ScanIndexForward: false,
+      // Limit counts items before the filter (and the dropped `before` item), hence the loop.
+      Limit: filter ? FILTERED_PAGE : query.limit + 1 - rows.length,
+      ConsistentRead: true,
+    }));
+    for await (const item of items) {
+      if (item.sk === beforeKey) continue;
+      rows.push({
+        seq: item.seq,
+        tenantId: item.tenantId,
+        userId: item.userId,
+        contextType: item.contextType,
+        tool: item.tool,
+        outcome: item.outcome,
+        at: item.at,
+        durationMs: item.durationMs,
+      });
+      if (rows.length >= query.limit) return rows;
+    }
     return rows;
   }
 

@@ -1,16 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type DynamoDBDocumentClient,
-  type PutCommandInput,
-  type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient, type PutCommandInput, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { MeshError, quotaExceeded } from '../../errors.js';
 import type { IntegrationRecord, IntegrationStore } from '../../ports/integration-store.js';
 import type { TenantSession } from '../../tenancy/session.js';
+import { isConditionFailure, queryItems, queryPages } from './query-pages.js';
 import { KIND, tenantPk } from './table-keys.js';
 
 /** pk "T#<tenant>", sk "INT#<name>"; the record as JSON text, so its shape never depends on marshalling options. */
@@ -32,8 +24,6 @@ const unchangedSince = (createdAt: number): WriteCondition => ({
   ExpressionAttributeNames: { '#createdAt': 'createdAt' },
   ExpressionAttributeValues: { ':createdAt': createdAt },
 });
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
 /**
  * The integration registry on the single DynamoDB table. The maxIntegrations quota counts the tenant's
@@ -70,12 +60,7 @@ export class DynamoIntegrationStore implements IntegrationStore {
 
   async list(session: TenantSession): Promise<IntegrationRecord[]> {
     const items: IntegrationItem[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({ ...this.partitionQuery(tenantPk(session)), ExclusiveStartKey: startKey }));
-      items.push(...((page.Items ?? []) as IntegrationItem[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for await (const item of queryItems<IntegrationItem>(this.client, this.partitionQuery(tenantPk(session)))) items.push(item);
     // Sort keys are in UTF-8 byte order, as the SQLite driver's ORDER BY name.
     return items.map((item) => JSON.parse(item.record) as IntegrationRecord);
   }
@@ -99,12 +84,7 @@ export class DynamoIntegrationStore implements IntegrationStore {
 
   private async count(pk: string): Promise<number> {
     let count = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({ ...this.partitionQuery(pk), Select: 'COUNT', ExclusiveStartKey: startKey }));
-      count += page.Count ?? 0;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for await (const page of queryPages(this.client, { ...this.partitionQuery(pk), Select: 'COUNT' })) count += page.Count ?? 0;
     return count;
   }
 

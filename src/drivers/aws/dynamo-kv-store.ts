@@ -1,8 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { conflict, invalidArgument, MeshError, quotaExceeded } from '../../errors.js';
 import type { KvEntry, KvListItem, KvStore, KvWrite, ListPage, ListQuery } from '../../ports/kv-store.js';
 import type { TenantSession } from '../../tenancy/session.js';
+import { isConditionFailure, queryPages } from './query-pages.js';
 import { GSI1, GSI1_PK, KIND, pad, tenantIdOfPk, tenantPk, ttlSeconds } from './table-keys.js';
 import { TenantUsage } from './tenant-usage.js';
 
@@ -41,8 +41,6 @@ const NAMES = {
 const LIVE = '(attribute_not_exists(#expiresAt) OR #expiresAt > :now)';
 
 const isLive = (item: Pick<KvItem, 'expiresAt'>, now: number): boolean => item.expiresAt === undefined || item.expiresAt > now;
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 /** DynamoDB order of string keys: UTF-8 bytes. */
 const compareUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
@@ -183,26 +181,24 @@ export class DynamoKvStore implements KvStore {
       else if (compareUtf8(after, prefix) > 0) return { items: [] };
     }
     const rows: KvListItem[] = [];
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          FilterExpression: LIVE,
-          ProjectionExpression: '#sk, #version, #expiresAt, #updatedAt',
-          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#version': 'version', '#expiresAt': 'expiresAt', '#updatedAt': 'updatedAt' },
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': KIND.kv + prefix, ':now': now },
-          ExclusiveStartKey: startKey,
-          // Limit counts items before the filter drops expired ones, hence the loop.
-          Limit: limit + 1 - rows.length,
-          ConsistentRead: true,
-        }),
-      );
+    const pages = queryPages(this.client, () => ({
+      TableName: this.table,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      FilterExpression: LIVE,
+      ProjectionExpression: '#sk, #version, #expiresAt, #updatedAt',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#version': 'version', '#expiresAt': 'expiresAt', '#updatedAt': 'updatedAt' },
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': KIND.kv + prefix, ':now': now },
+      ExclusiveStartKey: startKey,
+      // Limit counts items before the filter drops expired ones, hence the loop.
+      Limit: limit + 1 - rows.length,
+      ConsistentRead: true,
+    }));
+    for await (const page of pages) {
       for (const item of (page.Items ?? []) as KvItem[]) {
         rows.push({ key: item.sk.slice(KIND.kv.length), version: item.version, expiresAt: item.expiresAt ?? null, updatedAt: item.updatedAt });
       }
-      startKey = page.LastEvaluatedKey as Record<string, string> | undefined;
-    } while (rows.length <= limit && startKey);
+      if (rows.length > limit) break;
+    }
     const items = rows.slice(0, limit);
     return rows.length > limit ? { items, nextAfter: items[items.length - 1]!.key } : { items };
   }
@@ -236,32 +232,28 @@ export class DynamoKvStore implements KvStore {
   /** Up to `limit` expired entries, oldest expiry first, from the sparse index; of one tenant when `pk` is given. */
   private async expiredItems(now: number, limit: number, pk?: string): Promise<KvItem[]> {
     const found: KvItem[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: GSI1,
-          // expiresAt <= now: every gsi1sk that starts with pad(expiresAt) sorts below pad(now + 1).
-          KeyConditionExpression: '#gsi1pk = :exp AND #gsi1sk < :before',
-          ...(pk !== undefined && { FilterExpression: '#pk = :pk' }),
-          ProjectionExpression: '#pk, #sk, #version, #expiresAt',
-          ExpressionAttributeNames: {
-            '#gsi1pk': 'gsi1pk',
-            '#gsi1sk': 'gsi1sk',
-            '#pk': 'pk',
-            '#sk': 'sk',
-            '#version': 'version',
-            '#expiresAt': 'expiresAt',
-          },
-          ExpressionAttributeValues: { ':exp': GSI1_PK.expiringKeys, ':before': pad(now + 1), ...(pk !== undefined && { ':pk': pk }) },
-          ExclusiveStartKey: startKey,
-          Limit: limit - found.length,
-        }),
-      );
+    const pages = queryPages(this.client, () => ({
+      TableName: this.table,
+      IndexName: GSI1,
+      // expiresAt <= now: every gsi1sk that starts with pad(expiresAt) sorts below pad(now + 1).
+      KeyConditionExpression: '#gsi1pk = :exp AND #gsi1sk < :before',
+      ...(pk !== undefined && { FilterExpression: '#pk = :pk' }),
+      ProjectionExpression: '#pk, #sk, #version, #expiresAt',
+      ExpressionAttributeNames: {
+        '#gsi1pk': 'gsi1pk',
+        '#gsi1sk': 'gsi1sk',
+        '#pk': 'pk',
+        '#sk': 'sk',
+        '#version': 'version',
+        '#expiresAt': 'expiresAt',
+      },
+      ExpressionAttributeValues: { ':exp': GSI1_PK.expiringKeys, ':before': pad(now + 1), ...(pk !== undefined && { ':pk': pk }) },
+      Limit: limit - found.length,
+    }));
+    for await (const page of pages) {
       found.push(...((page.Items ?? []) as KvItem[]));
-      startKey = page.LastEvaluatedKey;
-    } while (found.length < limit && startKey);
+      if (found.length >= limit) break;
+    }
     return found;
   }
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { conflict, quotaExceeded } from '../../errors.js';
 import type { ArtifactMeta, ArtifactStore, ArtifactWrite } from '../../ports/artifact-store.js';
 import type { ListPage, ListQuery } from '../../ports/kv-store.js';
 import type { TenantSession } from '../../tenancy/session.js';
+import { isConditionFailure, queryPages } from './query-pages.js';
 import { KIND, tenantIdOfPk, tenantPk, tenantPkOf } from './table-keys.js';
 import { TenantUsage } from './tenant-usage.js';
 
@@ -216,21 +216,19 @@ export class S3ArtifactStore implements ArtifactStore {
       else if (utf8Compare(after, prefix) > 0) return { items: [] };
     }
     const rows: ArtifactRow[] = [];
-    do {
-      const page = await this.dynamo.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': names.pk, ':prefix': names.sk(prefix) },
-          ConsistentRead: true,
-          // One more than the page, to know whether more follow.
-          Limit: Math.max(1, limit + 1 - rows.length),
-          ...(start && { ExclusiveStartKey: start }),
-        }),
-      );
+    const pages = queryPages(this.dynamo, () => ({
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': names.pk, ':prefix': names.sk(prefix) },
+      ConsistentRead: true,
+      // One more than the page, to know whether more follow.
+      Limit: Math.max(1, limit + 1 - rows.length),
+      ...(start && { ExclusiveStartKey: start }),
+    }));
+    for await (const page of pages) {
       rows.push(...((page.Items ?? []) as ArtifactRow[]));
-      start = page.LastEvaluatedKey;
-    } while (start && rows.length <= limit);
+      if (rows.length > limit) break;
+    }
 
     const items = rows.slice(0, limit).map(toMeta);
     return rows.length > limit ? { items, nextAfter: items[items.length - 1]!.key } : { items };
@@ -250,7 +248,7 @@ export class S3ArtifactStore implements ArtifactStore {
       );
       removed = result.Attributes as ArtifactRow;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
     await this.usage.release(names.pk, 'artifactBytes', removed.size);
@@ -349,7 +347,7 @@ export class S3ArtifactStore implements ArtifactStore {
         return 'unknown';
       }
       if (current?.objectKey === row.objectKey) return 'committed';
-      return error instanceof ConditionalCheckFailedException ? 'lost' : (error as Error);
+      return isConditionFailure(error) ? 'lost' : (error as Error);
     }
   }
 
