@@ -1,26 +1,16 @@
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoKvStore } from '../../src/drivers/aws/dynamo-kv-store.js';
 import { TenantUsage } from '../../src/drivers/aws/tenant-usage.js';
 import type { TenantSession } from '../../src/tenancy/session.js';
-import { createTestTable, dynamoClient, startDynalite, type Emulator } from '../helpers/aws-emulators.js';
+import { useDynalite } from '../helpers/aws-emulators.js';
 import { Rng } from '../helpers/random.js';
 import { testSession } from '../helpers/sessions.js';
 import { describeKvStoreContract } from './kv-store.contract.js';
 
-let dynalite: Emulator;
+const dynalite = useDynalite();
 let client: DynamoDBDocumentClient;
-
-beforeAll(async () => {
-  dynalite = await startDynalite();
-  client = dynamoClient(dynalite.endpoint);
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await dynalite?.close();
-});
+beforeAll(() => void (client = dynalite.client));
 
 /**
  * A fresh table and a store on a clock that stands still until the test moves it; a move first catches up
@@ -28,7 +18,7 @@ afterAll(async () => {
  * long the emulator's round trips take, and is expired after advance(20).
  */
 async function awsFixture() {
-  const table = await createTestTable(client);
+  const table = await dynalite.table();
   let clock = Date.now();
   const now = () => clock;
   return {
@@ -36,7 +26,7 @@ async function awsFixture() {
     now,
     store: new DynamoKvStore(client, table, now),
     advance: (ms: number) => void (clock = Math.max(clock, Date.now()) + ms),
-    close: async () => void (await client.send(new DeleteTableCommand({ TableName: table }))),
+    close: () => dynalite.dropTable(table),
   };
 }
 

@@ -1,29 +1,19 @@
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoApiKeyStore } from '../../src/drivers/aws/dynamo-api-key-store.js';
 import { DynamoIntegrationStore } from '../../src/drivers/aws/dynamo-integration-store.js';
-import { createTestTable, dynamoClient, startDynalite, type Emulator } from '../helpers/aws-emulators.js';
+import { useDynalite } from '../helpers/aws-emulators.js';
 import { testSession } from '../helpers/sessions.js';
 import { describeApiKeyStoreContract } from './api-key-store.contract.js';
 import { describeIntegrationStoreContract } from './integration-store.contract.js';
 
-let dynalite: Emulator;
+const dynalite = useDynalite();
 let client: DynamoDBDocumentClient;
-
-beforeAll(async () => {
-  dynalite = await startDynalite();
-  client = dynamoClient(dynalite.endpoint);
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await dynalite?.close();
-});
+beforeAll(() => void (client = dynalite.client));
 
 async function freshTable() {
-  const table = await createTestTable(client);
-  return { table, close: async () => void (await client.send(new DeleteTableCommand({ TableName: table }))) };
+  const table = await dynalite.table();
+  return { table, close: () => dynalite.dropTable(table) };
 }
 
 describeIntegrationStoreContract('dynamodb (dynalite)', async () => {

@@ -1,12 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditStore } from '../../src/drivers/aws/dynamo-audit-store.js';
 import { DynamoWorkflowStore } from '../../src/drivers/aws/dynamo-workflow-store.js';
 import type { ExecutionRecord } from '../../src/ports/workflow-store.js';
 import type { TenantSession } from '../../src/tenancy/session.js';
-import { createTestTable, dynamoClient, startDynalite, type Emulator } from '../helpers/aws-emulators.js';
+import { useDynalite } from '../helpers/aws-emulators.js';
 import { testSession } from '../helpers/sessions.js';
 import { describeAuditStoreContract } from './audit-store.contract.js';
 import { describeWorkflowStoreContract } from './workflow-store.contract.js';
@@ -14,28 +13,11 @@ import { describeWorkflowStoreContract } from './workflow-store.contract.js';
 const RETENTION_MS = 60 * 60 * 1000;
 const T0 = 1_700_000_000_000;
 
-let dynalite: Emulator;
+const dynalite = useDynalite();
 let client: DynamoDBDocumentClient;
+beforeAll(() => void (client = dynalite.client));
 
-beforeAll(async () => {
-  dynalite = await startDynalite();
-  client = dynamoClient(dynalite.endpoint);
-});
-afterAll(async () => {
-  client?.destroy();
-  await dynalite?.close();
-});
-
-/** dynalite answers ResourceNotFound until its new table turns ACTIVE (a timer later), so wait for it. */
-async function freshTable(): Promise<string> {
-  const table = await createTestTable(client);
-  for (let i = 0; i < 100; i++) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
-    if (Table?.TableStatus === 'ACTIVE') return table;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`table ${table} never became active`);
-}
+const freshTable = (): Promise<string> => dynalite.table();
 
 function clock() {
   let offset = 0;

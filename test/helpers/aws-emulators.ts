@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll } from 'vitest';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -43,6 +44,43 @@ export async function createTestTable(client: DynamoDBDocumentClient, name = `ag
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`table ${name} did not become ACTIVE`);
+}
+
+export interface DynaliteSuite {
+  readonly endpoint: string;
+  /** A client shared by the test file. */
+  readonly client: DynamoDBDocumentClient;
+  /** A fresh, ACTIVE table with the production schema. */
+  table(): Promise<string>;
+  dropTable(name: string): Promise<void>;
+}
+
+/** dynalite for one test file: started before its tests and stopped after them. */
+export function useDynalite(): DynaliteSuite {
+  let dynalite: Emulator | undefined;
+  let client: DynamoDBDocumentClient | undefined;
+  beforeAll(async () => {
+    dynalite = await startDynalite();
+    client = dynamoClient(dynalite.endpoint);
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await dynalite?.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('dynalite is not started yet (use it inside tests or hooks)');
+    return value;
+  };
+  return {
+    get endpoint() {
+      return started(dynalite).endpoint;
+    },
+    get client() {
+      return started(client);
+    },
+    table: () => createTestTable(started(client)),
+    dropTable: async (name) => void (await started(client).send(new DeleteTableCommand({ TableName: name }))),
+  };
 }
 
 /**
