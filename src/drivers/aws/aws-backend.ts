@@ -75,7 +75,7 @@ export function createAwsBackend(settings: AwsBackendSettings, logger: Logger, r
       ruleTargetArn: settings.ruleTargetArn,
       ruleTargetRoleArn: settings.ruleTargetRoleArn,
     }),
-    alertSinks: [new SnsAlertSink(clients.sns)],
+    alertSinks: [new SnsAlertSink((region) => clients.snsIn(region))],
     alertTopics: new SnsAlertTopics(clients.sns, settings.region, settings.account),
     ...(stepFunctions && { remoteWorkflows: { engine: stepFunctions, tasks: new StepFunctionsTaskWorker(clients.sfn, stepFunctions, logger) } }),
     check: () => checkAwsResources(clients, settings, stepFunctions),

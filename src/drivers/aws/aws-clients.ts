@@ -15,6 +15,8 @@ export interface AwsClients {
   s3: S3Client;
   eventBridge: EventBridgeClient;
   sns: SNSClient;
+  /** SNS in another region, for alerts that name a topic there (made on first use, then kept). */
+  snsIn(region: string): SNSClient;
   sfn: SFNClient;
   destroy(): void;
 }
@@ -37,6 +39,12 @@ export function createAwsClients(settings: AwsClientSettings): AwsClients {
   });
   const eventBridge = new EventBridgeClient(base);
   const sns = new SNSClient(base);
+  const snsByRegion = new Map<string, SNSClient>([[settings.region, sns]]);
+  const snsIn = (region: string): SNSClient => {
+    let client = snsByRegion.get(region);
+    if (!client) snsByRegion.set(region, (client = new SNSClient({ ...base, region })));
+    return client;
+  };
   // Activity polls are long (up to 60 s): the request timeout must outlast them.
   const sfn = new SFNClient({ ...base, requestHandler: { requestTimeout: 70_000 } });
   return {
@@ -44,12 +52,13 @@ export function createAwsClients(settings: AwsClientSettings): AwsClients {
     s3,
     eventBridge,
     sns,
+    snsIn,
     sfn,
     destroy() {
       dynamoBase.destroy();
       s3.destroy();
       eventBridge.destroy();
-      sns.destroy();
+      for (const client of snsByRegion.values()) client.destroy();
       sfn.destroy();
     },
   };
