@@ -6,6 +6,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsEnvironment, type AwsEnvironment } from '../helpers/aws-environment.js';
+import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startRedis } from '../helpers/aws-emulators.js';
@@ -116,6 +117,45 @@ describe('stdio on AWS: events reach EventBridge, rules are mirrored with the te
 
       expect((await server.call('events_delete_rule', { name: 'paid' })).isError).toBeFalsy();
       expect(aws.eventBridge.rules.size).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("workflows on agent-mesh's runner over DynamoDB (no Step Functions role)", () => {
+  let aws: AwsEnvironment;
+  const data = lazyTempDir('agent-mesh-aws-runner');
+  beforeAll(async () => {
+    aws = await startAwsEnvironment();
+  });
+  afterAll(async () => {
+    await aws?.close();
+    data.cleanup();
+  });
+
+  it('fails an execution whose state outgrows a DynamoDB item, rather than retrying it forever', async () => {
+    const server = await startServer({ ...aws.env, AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_TENANT_ID: 'acme' });
+    try {
+      // Each Map iteration turns a 60 KB item that gzip cannot shrink into 240 KB: by the second, the
+      // execution's state is past 400 KB even compressed.
+      const item = () => randomBytes(45_000).toString('base64');
+      const definition = {
+        StartAt: 'Each',
+        States: {
+          Each: {
+            Type: 'Map',
+            ItemsPath: '$.items',
+            MaxConcurrency: 1,
+            Iterator: { StartAt: 'Grow', States: { Grow: { Type: 'Pass', Parameters: { 'a.$': '$', 'b.$': '$', 'c.$': '$', 'd.$': '$' }, End: true } } },
+            End: true,
+          },
+        },
+      };
+      expect((await server.call('workflow_create', { name: 'grow', definition })).isError).toBeFalsy();
+      const run = await server.call('workflow_start', { name: 'grow', input: { items: [item(), item()] }, wait_seconds: 20 });
+      expect(run.structuredContent).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
+      expect(String((run.structuredContent as { cause: string }).cause)).toMatch(/could not be stored: .*too large for one DynamoDB item/);
     } finally {
       await server.close();
     }

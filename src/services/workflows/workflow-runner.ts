@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { deliver, pendingEffects, step, type ExecutionInput, type Outcome, type Snapshot, type Transition } from '../../engine/asl/index.js';
+import { MeshError } from '../../errors.js';
 import type { ExecutionRecord } from '../../ports/workflow-store.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import { historyOf, recordOf } from './execution-record.js';
@@ -14,6 +15,7 @@ export interface RunnerOptions extends LeasedExecutionsOptions {
 }
 
 class LostLease extends Error {}
+class CheckpointRefused extends Error {}
 
 /** How often a waiting execution looks for a cancel request made in another process. */
 const ABORT_CHECK_MS = 250;
@@ -45,7 +47,15 @@ export class WorkflowRunner extends LeasedExecutions {
     const commit = async (outcome: Outcome): Promise<void> => {
       if (this.lost.has(record.id)) throw new LostLease();
       const next = recordOf(record, outcome.snapshot, Date.now());
-      if (!(await store.checkpoint(this.owner, next, historyOf(outcome.transitions)))) throw new LostLease();
+      let written: boolean;
+      try {
+        written = await store.checkpoint(this.owner, next, historyOf(outcome.transitions));
+      } catch (error) {
+        // The store refuses the checkpoint itself (DynamoDB's 400 KB item): it never will take it, so retrying forever helps nobody.
+        if (error instanceof MeshError && error.code === 'invalid_argument') throw new CheckpointRefused(error.message);
+        throw error;
+      }
+      if (!written) throw new LostLease();
       snapshot = outcome.snapshot;
       record = next;
       this.notify(record, outcome.transitions);
@@ -108,7 +118,36 @@ export class WorkflowRunner extends LeasedExecutions {
         logger.warn({ execution: record.id }, 'lost the lease on a workflow execution; another runner continues it');
         return;
       }
+      if (error instanceof CheckpointRefused) {
+        await this.failUnstorable(record, error.message);
+        return;
+      }
       logger.error({ err: error, execution: record.id }, 'driving a workflow execution failed');
+      await store.releaseLease(this.owner, record.id).catch(() => {});
+    }
+  }
+
+  /** Ends an execution whose next checkpoint the store refused, keeping only what fits: status and error. */
+  private async failUnstorable(record: ExecutionRecord, reason: string): Promise<void> {
+    const { store, logger } = this.options;
+    const at = Date.now();
+    const error = 'States.DataLimitExceeded';
+    const cause = `the execution's state could not be stored: ${reason}`;
+    const failed: ExecutionRecord = {
+      ...record,
+      status: 'FAILED',
+      snapshot: JSON.stringify({ status: 'FAILED', execution: { input: null }, error, cause }),
+      currentState: null,
+      output: null,
+      error,
+      cause,
+      stoppedAt: at,
+    };
+    const transitions: Transition[] = [{ type: 'ExecutionFailed', at, detail: { error, cause } }];
+    logger.warn({ execution: record.id, reason }, 'workflow execution failed: its state is too large for the store');
+    try {
+      if (await store.checkpoint(this.owner, failed, historyOf(transitions))) this.notify(failed, transitions);
+    } finally {
       await store.releaseLease(this.owner, record.id).catch(() => {});
     }
   }
