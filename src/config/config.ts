@@ -236,31 +236,23 @@ function checkActivityName(raw: string): string {
   return raw;
 }
 
-function checkRedisUrl(raw: string): string {
+/** A URL of one of `protocols` with a host, or a ConfigError naming the variable and the expected form. */
+function checkServiceUrl(variable: string, raw: string, protocols: readonly string[], expected: string): string {
   let url: URL | undefined;
   try {
     url = new URL(raw);
   } catch {
     // reported below
   }
-  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || !url.hostname) {
-    throw new ConfigError('AGENT_MESH_REDIS_URL: expected redis://[user:password@]host[:port][/db] or rediss://…');
-  }
+  if (!url || !protocols.includes(url.protocol) || !url.hostname) throw new ConfigError(`${variable}: expected ${expected}`);
   return raw;
 }
 
-function checkSmtpUrl(raw: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    // reported below
-  }
-  if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || !url.hostname) {
-    throw new ConfigError('AGENT_MESH_SMTP_URL: expected smtp://[user:password@]host[:port] or smtps://…');
-  }
-  return raw;
-}
+const checkRedisUrl = (raw: string): string =>
+  checkServiceUrl('AGENT_MESH_REDIS_URL', raw, ['redis:', 'rediss:'], 'redis://[user:password@]host[:port][/db] or rediss://…');
+
+const checkSmtpUrl = (raw: string): string =>
+  checkServiceUrl('AGENT_MESH_SMTP_URL', raw, ['smtp:', 'smtps:'], 'smtp://[user:password@]host[:port] or smtps://…');
 
 function checkJwt(settings: unknown, source: string): JwtSettings {
   try {

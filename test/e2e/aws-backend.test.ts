@@ -209,6 +209,27 @@ describe('sns alerts on AWS: a topic per alert with its subscriptions', () => {
     }
   });
 
+  it('leaves no topic behind when the alert itself is refused (maxAlerts)', async () => {
+    const config = writeConfig(data.dir, { tenants: { small: { limits: { maxAlerts: 1 } } } }, 'small.json');
+    const server = await startServer({ ...aws.env, AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_TENANT_ID: 'small', AGENT_MESH_CONFIG: config });
+    const sns = new SNSClient({ endpoint: aws.env.AWS_ENDPOINT_URL_SNS, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+    try {
+      const first = await server.call('events_create_alert', { name: 'a', event_pattern: { source: ['x'] }, channel: { type: 'sns', topic_arn: 'arn:aws:sns:us-west-2:000000000000:plain' } });
+      expect(first.isError).toBeFalsy();
+      const refused = await server.call('events_create_alert', {
+        name: 'b',
+        event_pattern: { source: ['x'] },
+        channel: { type: 'sns', subscriptions: [{ protocol: 'email', endpoint: 'ops@example.com' }] },
+      });
+      expect((refused.structuredContent as { error: { code: string } }).error.code).toBe('quota_exceeded');
+      const topics = ((await sns.send(new ListTopicsCommand({}))).Topics ?? []).map((t) => t.TopicArn ?? '');
+      expect(topics.filter((arn) => arn.includes('agent-mesh-small-'))).toEqual([]);
+    } finally {
+      await server.close();
+      sns.destroy();
+    }
+  });
+
   it('refuses a channel with both or neither of topic_arn and subscriptions, and bad endpoints, naming the field', async () => {
     const server = await startServer({ ...aws.env, AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_TENANT_ID: 'acme' });
     try {

@@ -53,7 +53,13 @@ export async function startServer(env: Record<string, string>): Promise<ServerHa
   let stderr = '';
   transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const client = new Client({ name: 'agent-mesh-tests', version: '1.0.0' });
-  await client.connect(transport);
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    // A server that died at start-up says why on stderr; without it the client only sees "Connection closed".
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    throw new Error(`agent-mesh did not start: ${(error as Error).message}\n${stderr.slice(-4000)}`);
+  }
   return {
     client,
     transport,

@@ -59,14 +59,31 @@ export class AlertService {
     if (reason) throw new MeshError('unavailable', `channel.type: ${input.channel.type} alerts are not available here: ${reason}`, { field: 'channel.type' });
     let channel = await this.validateChannel(input.channel);
     await this.limiter.acquire(session, 'sns');
-    const previous = (await this.store.listAlerts(session)).find((alert) => alert.name === name);
-    if (channel.type === 'sns' && channel.subscriptions) {
-      channel = { ...channel, topic_arn: await this.topics().ensure(session, name, channel.subscriptions) };
-    }
+    const previous = await this.withOwnTopic(session, name);
+    const subscriptions = channel.type === 'sns' ? channel.subscriptions : undefined;
+    if (channel.type === 'sns' && subscriptions) channel = { ...channel, topic_arn: await this.topics().ensure(session, name, subscriptions) };
     const alert: AlertRecord = { name, pattern: json, channel, createdAt: this.now() };
-    const { created } = await this.store.putAlert(session, alert);
-    if (previous && ownsTopic(previous) && !ownsTopic(alert)) await this.topics().remove(session, name);
+    let created: boolean;
+    try {
+      ({ created } = await this.store.putAlert(session, alert));
+    } catch (error) {
+      // A refused alert (quota) leaves no topic behind, and the one it would have replaced as it was.
+      if (subscriptions) await this.restoreTopic(session, name, previous);
+      throw error;
+    }
+    if (previous && !ownsTopic(alert)) await this.topics().remove(session, name);
     return { ...describe(alert), created };
+  }
+
+  /** The stored alert of that name if it owns a topic; read only where topics are made at all. */
+  private async withOwnTopic(session: TenantSession, name: string): Promise<AlertRecord | undefined> {
+    if (!this.options.topics) return undefined;
+    return (await this.store.listAlerts(session)).find((alert) => alert.name === name && ownsTopic(alert));
+  }
+
+  private async restoreTopic(session: TenantSession, name: string, previous: AlertRecord | undefined): Promise<void> {
+    if (previous?.channel.type === 'sns' && previous.channel.subscriptions) await this.topics().ensure(session, name, previous.channel.subscriptions);
+    else await this.topics().remove(session, name);
   }
 
   private topics(): AlertTopics {
@@ -122,9 +139,9 @@ export class AlertService {
     requirePermission(session, 'events:write');
     const name = validateName(rawName);
     await this.limiter.acquire(session, 'sns');
-    const alert = (await this.store.listAlerts(session)).find((a) => a.name === name);
+    const owner = await this.withOwnTopic(session, name);
     if (!(await this.store.deleteAlert(session, name))) throw notFound(`alert "${name}" not found`);
-    if (alert && ownsTopic(alert)) await this.topics().remove(session, name);
+    if (owner) await this.topics().remove(session, name);
     return { name, deleted: true as const };
   }
 }
