@@ -5,8 +5,9 @@ import type { Logger } from '../logging.js';
 import type { Services } from '../services/index.js';
 import { hasPermission } from '../tenancy/permissions.js';
 import type { TenantSession } from '../tenancy/session.js';
-import type { ToolGroup } from '../tenancy/tool-groups.js';
+import { TOOL_GROUPS, type ToolGroup } from '../tenancy/tool-groups.js';
 import { fromZodError, toolError } from './errors.js';
+import { serverInstructions } from './instructions.js';
 import { registerResources } from './resources.js';
 import { exposeIntegrationTools } from './integration-tools.js';
 import type { Tool } from './tool.js';
@@ -68,9 +69,7 @@ export function createMcpServer(session: TenantSession, services: Services, opti
         logging: {},
         ...(servesResources && { resources: { listChanged: false, subscribe: resources.workflows } }),
       },
-      instructions:
-        'agent-mesh: a shared key-value store (kv_*), artifact storage (artifacts_*) and an event bus with rules and alerts (events_*) for this tenant. ' +
-        'Errors carry a code (invalid_argument, not_found, permission_denied, rate_limited with retry_after_ms, quota_exceeded, conflict).',
+      instructions: serverInstructions(TOOL_GROUPS.filter((group) => enabled.some((tool) => tool.group === group && hasPermission(session, tool.permission)))),
     },
   );
 

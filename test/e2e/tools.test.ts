@@ -212,6 +212,10 @@ describe('permissions, hidden tools and tool groups', () => {
       expect((await kvTools.client.listTools()).tools.every((t) => t.name.startsWith('kv_'))).toBe(true);
       expect(kvTools.client.getServerCapabilities()?.resources).toBeUndefined();
       await expect(kvTools.client.callTool({ name: 'artifacts_list', arguments: {} })).rejects.toThrow(/Unknown tool: artifacts_list/);
+      // The instructions a client reads at initialize speak only of what this session has.
+      const instructions = kvTools.client.getInstructions() ?? '';
+      expect(instructions).toMatch(/key-value store \(kv_\*\)/);
+      expect(instructions).not.toMatch(/artifacts_|events_|workflow_|mcp_proxy/);
     } finally {
       await kvTools.close();
     }
