@@ -7,7 +7,14 @@ export const MAX_KEY_BYTES = 512;
 const CONTROL = /\p{Cc}/u;
 const NONCHARACTER = /[\uFDD0-\uFDEF\uFFFE\uFFFF]|[\u{1FFFE}\u{1FFFF}\u{2FFFE}\u{2FFFF}\u{3FFFE}\u{3FFFF}\u{4FFFE}\u{4FFFF}\u{5FFFE}\u{5FFFF}\u{6FFFE}\u{6FFFF}\u{7FFFE}\u{7FFFF}\u{8FFFE}\u{8FFFF}\u{9FFFE}\u{9FFFF}\u{AFFFE}\u{AFFFF}\u{BFFFE}\u{BFFFF}\u{CFFFE}\u{CFFFF}\u{DFFFE}\u{DFFFF}\u{EFFFE}\u{EFFFF}\u{FFFFE}\u{FFFFF}\u{10FFFE}\u{10FFFF}]/u;
 
+/** Printable ASCII without "\\": already NFC, one byte per character, nothing to refuse character by character. */
+const PLAIN_ASCII = /^[\x20-\x5b\x5d-\x7e]*$/;
+
+/** A "." or ".." segment between slashes or at either end. */
+const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
+
 function checkCharacters(field: string, value: string): string {
+  if (value.length <= MAX_KEY_BYTES && PLAIN_ASCII.test(value)) return value;
   if (!value.isWellFormed()) throw invalidArgument(field, 'contains an unpaired UTF-16 surrogate');
   const normalized = value.normalize('NFC');
   if (CONTROL.test(normalized)) throw invalidArgument(field, 'contains a control character');
@@ -26,7 +33,7 @@ export function validateKey(value: string, field = 'key'): string {
   const key = checkCharacters(field, value);
   if (key.startsWith('/')) throw invalidArgument(field, 'must not start with "/" (keys are relative)');
   if (key.includes('\\')) throw invalidArgument(field, 'must not contain "\\"');
-  if (key.split('/').some((segment) => segment === '.' || segment === '..')) {
+  if (DOT_SEGMENT.test(key)) {
     throw invalidArgument(field, 'must not contain a "." or ".." path segment');
   }
   return key;

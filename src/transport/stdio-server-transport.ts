@@ -75,7 +75,7 @@ export class StdioServerTransport implements Transport {
       this.reject(null, ErrorCode.ParseError, `Parse error: ${(error as Error).message}`);
       return;
     }
-    if (!JSONRPCMessageSchema.safeParse(value).success) {
+    if (!isPlainRequestOrNotification(value) && !JSONRPCMessageSchema.safeParse(value).success) {
       this.reject(requestIdOf(value), ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message');
       return;
     }
@@ -112,6 +112,24 @@ export class StdioServerTransport implements Transport {
     this.input.pause();
     this.onclose?.();
   }
+}
+
+const MESSAGE_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+
+/**
+ * The common case, checked by hand: a request or notification that JSONRPCMessageSchema accepts (strict
+ * keys, a string or integer id, object params) and that carries no `_meta`. Anything else, responses
+ * included, goes to the schema; this only spares every tools/call a zod union parse.
+ */
+export function isPlainRequestOrNotification(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const message = value as Record<string, unknown>;
+  if (message.jsonrpc !== '2.0' || typeof message.method !== 'string') return false;
+  for (const key in message) if (!MESSAGE_KEYS.has(key)) return false;
+  if ('id' in message && typeof message.id !== 'string' && !Number.isInteger(message.id)) return false;
+  const params = message.params;
+  if (params === undefined) return true;
+  return typeof params === 'object' && params !== null && !Array.isArray(params) && !('_meta' in params);
 }
 
 /** The id of a malformed request, when it has a usable one, so the client can match the error. */

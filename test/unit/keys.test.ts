@@ -9,6 +9,7 @@ describe('key validation', () => {
   it('accepts ordinary and unicode keys and normalizes them to NFC', () => {
     expect(validateKey('reports/2024/q1.md')).toBe('reports/2024/q1.md');
     expect(validateKey('a..b/..c/c..')).toBe('a..b/..c/c..');
+    expect(validateKey('.hidden/.../x.')).toBe('.hidden/.../x.');
     expect(validateKey('日本語/🚀/#%')).toBe('日本語/🚀/#%');
     expect(validateKey('cafe\u0301')).toBe('caf\u00e9');
   });
@@ -17,7 +18,7 @@ describe('key validation', () => {
     rejects('', /key: must not be empty/);
     rejects('/etc/passwd', /must not start with "\/"/);
     rejects('a\\b', /must not contain "\\"/);
-    for (const key of ['..', '.', '../x', 'a/../b', 'a/..', 'a/./b']) rejects(key, /"\." or "\.\." path segment/);
+    for (const key of ['..', '.', '../x', './x', 'a/../b', 'a/..', 'a/./b', 'x/.', 'a//../b']) rejects(key, /"\." or "\.\." path segment/);
   });
 
   it('refuses control characters, lone surrogates and noncharacters', () => {
