@@ -14,7 +14,7 @@ if (values.backend !== 'local' && values.backend !== 'aws') {
 const scripts =
   values.backend === 'aws'
     ? ['aws-backend.ts']
-    : ['stdio-throughput.ts', 'events-send.ts', 'proxy-call.ts', 'workflow-transitions.ts', 'http-serve.ts'];
+    : ['stdio-throughput.ts', 'stdio-server-time.ts', 'events-send.ts', 'proxy-call.ts', 'workflow-transitions.ts', 'http-serve.ts'];
 for (const script of scripts) {
   const run = spawnSync(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, script)], { stdio: 'inherit' });
   if (run.status !== 0) process.exit(run.status ?? 1);

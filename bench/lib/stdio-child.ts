@@ -18,10 +18,10 @@ export interface Child {
 }
 
 /** A server as a child process under plain `node`, with one official SDK client, as MCP clients run them. */
-export async function startChild(label: string, entry: string, env: Record<string, string>, listTools = true): Promise<Child> {
+export async function startChild(label: string, entry: string, env: Record<string, string>, listTools = true, nodeArgs: string[] = []): Promise<Child> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [entry],
+    args: [...nodeArgs, entry],
     env: { PATH: process.env.PATH ?? '', ...env },
     stderr: 'pipe',
   });
