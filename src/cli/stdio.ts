@@ -1,7 +1,9 @@
 import { createApp } from '../app.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging.js';
+import { DirectToolCalls } from '../mcp/direct-tool-calls.js';
 import { createMcpServer } from '../mcp/server.js';
+import { toolsCallHandlerOf } from '../mcp/tools-call-handler.js';
 import { sessionFromStdioEnvironment } from '../tenancy/auth/stdio-identity.js';
 import { StdioServerTransport } from '../transport/stdio-server-transport.js';
 import { VERSION } from '../version.js';
@@ -16,7 +18,8 @@ export async function runStdio(config: Config, logger: Logger): Promise<void> {
     logger,
     exposeIntegrationTools: config.integrations.exposeTools,
   });
-  const transport = new StdioServerTransport();
+  const handler = toolsCallHandlerOf(server);
+  const transport = handler ? new DirectToolCalls(new StdioServerTransport(), handler) : new StdioServerTransport();
 
   let stopping = false;
   const stop = async (reason: string): Promise<void> => {

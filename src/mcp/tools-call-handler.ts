@@ -11,8 +11,16 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
-export type ToolsCallExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** What the handler uses of the SDK's per-request extra (a direct call supplies the same, see direct-tool-calls.ts). */
+export type ToolsCallExtra = Pick<RequestHandlerExtra<ServerRequest, ServerNotification>, 'signal' | 'sendNotification' | 'taskStore'>;
 export type ToolsCallHandler = (request: CallToolRequest, rawArguments: unknown, extra: ToolsCallExtra) => Promise<CallToolResult>;
+
+const handlers = new WeakMap<Server, ToolsCallHandler>();
+
+/** The tools/call handler set on a server, for callers that dispatch plain calls themselves. */
+export function toolsCallHandlerOf(server: Server): ToolsCallHandler | undefined {
+  return handlers.get(server);
+}
 
 /** Only the method: the handler checks the params itself, so the arguments arrive as the client sent them. */
 const ToolsCallMethod = z.looseObject({ method: z.literal('tools/call') });
@@ -28,19 +36,23 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
  * malformed request into Invalid params rather than an internal error.
  */
 export function setToolsCallHandler(server: Server, handler: ToolsCallHandler): void {
+  handlers.set(server, handler);
   const protocol = Object.getPrototypeOf(Server.prototype) as { setRequestHandler: Server['setRequestHandler'] };
   protocol.setRequestHandler.call(server, ToolsCallMethod as unknown as typeof CallToolRequestSchema, (raw, extra) => {
     const params = (raw as { params?: unknown }).params;
-    if (!isPlainObject(params)) throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call params: expected an object');
-    if (typeof params.name !== 'string') throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call params: name must be a string');
-    if (params.arguments !== undefined && !isPlainObject(params.arguments)) {
-      throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call params: arguments must be an object');
-    }
-    if (params._meta !== undefined && !isPlainObject(params._meta)) {
-      throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call params: _meta must be an object');
-    }
-    return handler(raw as CallToolRequest, params.arguments, extra);
+    const problem = toolsCallParamsProblem(params);
+    if (problem) throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call params: ${problem}`);
+    return handler(raw as CallToolRequest, (params as { arguments?: unknown }).arguments, extra);
   });
+}
+
+/** Why tools/call params are malformed, or undefined when they are well-formed. */
+export function toolsCallParamsProblem(params: unknown): string | undefined {
+  if (!isPlainObject(params)) return 'expected an object';
+  if (typeof params.name !== 'string') return 'name must be a string';
+  if (params.arguments !== undefined && !isPlainObject(params.arguments)) return 'arguments must be an object';
+  if (params._meta !== undefined && !isPlainObject(params._meta)) return '_meta must be an object';
+  return undefined;
 }
 
 /** A progress callback for the request, when the client sent a progressToken. */

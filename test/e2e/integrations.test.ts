@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChildProcess } from 'node:child_process';
@@ -216,6 +217,35 @@ describe('integrations and the MCP proxy, end to end over stdio', () => {
     expect((await alpha.call('mcp_proxy', { integration: 'hangy', tool: 'echo', arguments: { message: 'probe' } })).content).toEqual([
       { type: 'text', text: 'probe' },
     ]);
+  });
+
+  it('a cancelled mcp_proxy call is not answered, and the cancellation reaches the upstream', async () => {
+    const marker = join(data.dir, 'hang-cancelled');
+    await alpha.call('integration_register', {
+      name: 'hangy-cancel',
+      transport: 'stdio',
+      command: node,
+      args: [fixture('hangy.mjs')],
+      env: { HANGY_CANCELLED_FILE: marker },
+    });
+    await alpha.call('integration_connect', { name: 'hangy-cancel' });
+    const protocolErrors: Error[] = [];
+    alpha.client.onerror = (error) => void protocolErrors.push(error);
+    const controller = new AbortController();
+    const call = alpha.client.callTool({ name: 'mcp_proxy', arguments: { integration: 'hangy-cancel', tool: 'hang', arguments: {} } }, undefined, {
+      signal: controller.signal,
+    });
+    await sleep(300);
+    controller.abort('changed my mind');
+    await expect(call).rejects.toThrow(/changed my mind|abort/i);
+    for (let waited = 0; !existsSync(marker) && waited < 1200; waited += 50) await sleep(50);
+    expect(existsSync(marker)).toBe(true);
+    // Past the call timeout: had the server answered the cancelled request, the client would have reported
+    // a response to an unknown request.
+    await sleep(1600);
+    expect((await alpha.call('mcp_proxy', { integration: 'hangy-cancel', tool: 'echo', arguments: { message: 'still here' } })).isError).toBeFalsy();
+    alpha.client.onerror = undefined;
+    expect(protocolErrors.map((error) => error.message)).toEqual([]);
   });
 
   it('refreshes the tool list when the upstream says it changed, and tells the client', async () => {
