@@ -1,5 +1,6 @@
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type CallToolRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { Cancellation } from '../cancellation.js';
 import { toolsCallParamsProblem, type ToolsCallExtra, type ToolsCallHandler } from './tools-call-handler.js';
 
 type Message = Record<string, unknown>;
@@ -13,42 +14,22 @@ function isPlainToolsCall(message: Message): boolean {
 
 const isCancellation = (message: Message): boolean => message.method === 'notifications/cancelled' && !('id' in message);
 
-/** An AbortController made only if something reads the signal: most tools never do. */
-class LazyAbort {
-  private controller: AbortController | undefined;
-  private reason: unknown;
-  aborted = false;
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
-  }
-}
-
 /**
  * A Transport between the stdio transport and the SDK's Server that hands plain tools/call requests
  * straight to the server's tools/call handler and writes the response itself. On the way through the SDK,
- * every request is classified by trying zod schemas in turn (two misses), gets an AbortController (slow to
- * make on Node 20) and several promise hops; for short calls such as kv_get that was a large part of the
- * server's own time. Everything else (initialize, lists, resources, calls with progress tokens or tasks,
- * malformed calls) passes through to the SDK unchanged. Cancellation matches the SDK's: a cancelled call's
- * signal aborts and it gets no response.
+ * every request is classified by trying zod schemas in turn (two misses), gets an AbortController (slow
+ * to make on Node 20, even when nothing listens) and several promise hops: for short calls such as kv_get,
+ * a large part of the server's own time. Here a Cancellation stands in for the AbortController.
+ * Everything else (initialize, lists, resources, calls with progress tokens or tasks, malformed calls)
+ * passes through to the SDK unchanged. Cancellation matches the SDK's: a cancelled call's signal aborts
+ * and it gets no response.
  */
 export class DirectToolCalls implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: Transport['onmessage'];
 
-  private readonly inFlight = new Map<RequestId, LazyAbort>();
+  private readonly inFlight = new Map<RequestId, Cancellation>();
 
   constructor(
     private readonly inner: Transport,
@@ -84,12 +65,10 @@ export class DirectToolCalls implements Transport {
   }
 
   private async call(request: CallToolRequest & { id: RequestId }): Promise<void> {
-    const abort = new LazyAbort();
+    const abort = new Cancellation();
     this.inFlight.set(request.id, abort);
     const extra: ToolsCallExtra = {
-      get signal() {
-        return abort.signal;
-      },
+      signal: abort,
       sendNotification: (notification) => this.inner.send(notification as JSONRPCMessage),
     };
     let response: JSONRPCMessage;

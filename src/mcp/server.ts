@@ -92,16 +92,7 @@ export function createMcpServer(session: TenantSession, services: Services, opti
       const report = progressReporter(request, extra);
       let reported = false;
       const progress = report && ((value: number, total?: number, message?: string) => ((reported = true), report(value, total, message)));
-      // The signal is read only by tools that need it (a direct call makes its AbortController on first read).
-      const context = {
-        session,
-        services,
-        get signal() {
-          return extra.signal;
-        },
-        ...(progress && { progress }),
-      };
-      result = await tool.invoke(context, parsed.data);
+      result = await tool.invoke({ session, services, signal: extra.signal, ...(progress && { progress }) }, parsed.data);
       // The SDK client handles a notification a microtask after a response that came in the same read, and
       // drops progress for a finished request: give the last progress a moment to arrive on its own.
       if (reported) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../cancellation.js';
 import { z } from 'zod';
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { RateLimitedService } from '../limits/services.js';
@@ -10,7 +11,7 @@ export interface ToolContext {
   session: TenantSession;
   services: Services;
   /** Aborted when the client cancels the request. */
-  signal: AbortSignal;
+  signal: CancelSignal;
   /** Set when the client asked for progress (sent a progressToken). */
   progress?: (progress: number, total?: number, message?: string) => void;
 }

@@ -10,9 +10,14 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { CancelSignal } from '../cancellation.js';
 
-/** What the handler uses of the SDK's per-request extra (a direct call supplies the same, see direct-tool-calls.ts). */
-export type ToolsCallExtra = Pick<RequestHandlerExtra<ServerRequest, ServerNotification>, 'signal' | 'sendNotification' | 'taskStore'>;
+type SdkExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** What the handler uses of the SDK's per-request extra; a direct call (direct-tool-calls.ts) supplies the same. */
+export interface ToolsCallExtra extends Pick<SdkExtra, 'sendNotification' | 'taskStore'> {
+  signal: CancelSignal;
+}
 export type ToolsCallHandler = (request: CallToolRequest, rawArguments: unknown, extra: ToolsCallExtra) => Promise<CallToolResult>;
 
 const handlers = new WeakMap<Server, ToolsCallHandler>();

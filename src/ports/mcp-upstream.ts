@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../cancellation.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { TenantSession } from '../tenancy/session.js';
 
@@ -23,7 +24,7 @@ export interface UpstreamProgress {
 
 export interface UpstreamCallOptions {
   timeoutMs: number;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   onProgress?: (progress: UpstreamProgress) => void;
 }
 

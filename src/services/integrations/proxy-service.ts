@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../../cancellation.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { notFound } from '../../errors.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
@@ -22,7 +23,7 @@ export interface ListedTool {
 }
 
 export interface ProxyCallOptions {
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   onProgress?: (progress: UpstreamProgress) => void;
 }
 
