@@ -20,6 +20,8 @@ export interface BucketSnapshot {
  */
 export interface RateLimitStore {
   take(session: TenantSession, service: RateLimitedService, rule: BucketRule): Promise<RateLimitDecision>;
+  /** The same, answered at once, by stores that keep buckets in this process. */
+  takeNow?(session: TenantSession, service: RateLimitedService, rule: BucketRule): RateLimitDecision;
   snapshot(session: TenantSession): Promise<BucketSnapshot[]>;
   close(): Promise<void>;
 }

@@ -9,13 +9,13 @@ describe('rate limiter on the memory store', () => {
     let now = 0;
     const limiter = new RateLimiter(new MemoryRateLimitStore({ now: () => now }));
     const session = testSession('t1', { rateLimits: { dynamodb: { capacity: 7, refillPerSecond: 1 } } });
-    const outcomes = await Promise.allSettled(Array.from({ length: 50 }, () => limiter.acquire(session, 'dynamodb')));
+    const outcomes = await Promise.allSettled(Array.from({ length: 50 }, () => Promise.resolve(limiter.acquire(session, 'dynamodb'))));
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(7);
     const refusals = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as MeshError);
     expect(refusals).toHaveLength(43);
     expect(refusals.every((e) => e.code === 'rate_limited' && e.details.retry_after_ms === 1000)).toBe(true);
     now = 1000;
-    await expect(limiter.acquire(session, 'dynamodb')).resolves.toBeUndefined();
+    await expect(Promise.resolve(limiter.acquire(session, 'dynamodb'))).resolves.toBeUndefined();
   });
 
   it('keeps one bucket per (tenant, service)', async () => {
@@ -24,9 +24,9 @@ describe('rate limiter on the memory store', () => {
     const a = testSession('a', { rateLimits });
     const b = testSession('b', { rateLimits });
     await limiter.acquire(a, 'dynamodb');
-    await expect(limiter.acquire(a, 'dynamodb')).rejects.toMatchObject({ code: 'rate_limited' });
-    await expect(limiter.acquire(a, 's3')).resolves.toBeUndefined();
-    await expect(limiter.acquire(b, 'dynamodb')).resolves.toBeUndefined();
+    await expect(Promise.resolve(limiter.acquire(a, 'dynamodb'))).rejects.toMatchObject({ code: 'rate_limited' });
+    await expect(Promise.resolve(limiter.acquire(a, 's3'))).resolves.toBeUndefined();
+    await expect(Promise.resolve(limiter.acquire(b, 'dynamodb'))).resolves.toBeUndefined();
   });
 
   it('tells listeners about refusals', async () => {
@@ -35,7 +35,7 @@ describe('rate limiter on the memory store', () => {
     limiter.onRejected((session, service) => seen.push(`${session.tenantId}/${service}`));
     const session = testSession('t', { rateLimits: { sns: { capacity: 1, refillPerSecond: 1 } } });
     await limiter.acquire(session, 'sns');
-    await limiter.acquire(session, 'sns').catch(() => {});
+    await Promise.resolve(limiter.acquire(session, 'sns')).catch(() => {});
     expect(seen).toEqual(['t/sns']);
   });
 

@@ -33,17 +33,23 @@ export class MemoryRateLimitStore implements RateLimitStore {
   }
 
   async take(session: TenantSession, service: RateLimitedService, rule: BucketRule): Promise<RateLimitDecision> {
-    return this.takeNow(session.tenantId, service, rule);
+    return this.takeNow(session, service, rule);
   }
 
-  /** Synchronous core: nothing can interleave between reading and writing a bucket. */
-  takeNow(tenantId: string, service: RateLimitedService, rule: BucketRule): RateLimitDecision {
+  /** Synchronous: nothing can interleave between reading and writing a bucket. */
+  takeNow(session: TenantSession, service: RateLimitedService, rule: BucketRule): RateLimitDecision {
     const now = this.now();
     if (now - this.lastSweep >= this.sweepEveryMs) this.sweep(now);
-    const key = bucketKey(tenantId, service);
-    const outcome = take(this.buckets.get(key)?.state, rule, now);
-    this.buckets.set(key, { state: outcome.state, rule });
-    return { allowed: outcome.allowed, remaining: outcome.remaining, retryAfterMs: outcome.retryAfterMs };
+    const key = bucketKey(session.tenantId, service);
+    const entry = this.buckets.get(key);
+    const outcome = take(entry?.state, rule, now);
+    if (entry) {
+      entry.state = outcome.state;
+      entry.rule = rule;
+    } else {
+      this.buckets.set(key, { state: outcome.state, rule });
+    }
+    return outcome;
   }
 
   async snapshot(session: TenantSession): Promise<BucketSnapshot[]> {
