@@ -235,7 +235,8 @@ describe('integrations and the MCP proxy, end to end over stdio', () => {
     const call = alpha.client.callTool({ name: 'mcp_proxy', arguments: { integration: 'hangy-cancel', tool: 'hang', arguments: {} } }, undefined, {
       signal: controller.signal,
     });
-    await sleep(300);
+    for (let waited = 0; !existsSync(`${marker}.started`) && waited < 1200; waited += 20) await sleep(20);
+    expect(existsSync(`${marker}.started`)).toBe(true);
     controller.abort('changed my mind');
     await expect(call).rejects.toThrow(/changed my mind|abort/i);
     for (let waited = 0; !existsSync(marker) && waited < 1200; waited += 50) await sleep(50);
