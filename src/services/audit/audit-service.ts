@@ -12,11 +12,12 @@ const FLUSH_AT = 500;
 
 /**
  * The audit log: every tool call's tenant, user, tool, time, outcome and duration. Calls are recorded in
- * memory and written in one transaction every 200 ms (or 500 entries), off the calls' own path; `close`
+ * memory and written in one transaction every 200 ms (or once 500 are waiting), off the calls' own path; `close`
  * writes what is left. Queried by the tenant's admins (`admin:read`).
  */
 export class AuditService {
   private buffer: AuditEntry[] = [];
+  private flushScheduled = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -30,7 +31,14 @@ export class AuditService {
 
   record(session: TenantSession, tool: string, outcome: string, durationMs: number): void {
     this.buffer.push({ tenantId: session.tenantId, userId: session.userId, contextType: session.contextType, tool, outcome, at: Date.now(), durationMs });
-    if (this.buffer.length >= FLUSH_AT) void this.flush();
+    // Not inline: the call being recorded has not been answered yet, and its answer should not wait for the write.
+    if (this.buffer.length >= FLUSH_AT && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        void this.flush();
+      });
+    }
   }
 
   async flush(): Promise<void> {
