@@ -1,4 +1,4 @@
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoApiKeyStore } from '../../src/drivers/aws/dynamo-api-key-store.js';
 import { DynamoIntegrationStore } from '../../src/drivers/aws/dynamo-integration-store.js';
@@ -27,6 +27,26 @@ describeApiKeyStoreContract('dynamodb (dynalite)', async () => {
 });
 
 describe('DynamoDB registry drivers', () => {
+  it('count integrations a table already holds when their quota counter is new', async () => {
+    const { table, close } = await freshTable();
+    try {
+      const session = testSession('tenant-legacy', { limits: { maxIntegrations: 3 } });
+      const record = (name: string) => ({ name, transport: 'http' as const, url: 'https://mcp.example.test/mcp', args: [], env: {}, headers: {}, description: '', tags: [], createdAt: 1, updatedAt: 1 });
+      // Two integrations written before the counter existed: as the item an earlier version wrote, no USAGE counter.
+      for (const name of ['old-1', 'old-2']) {
+        await client.send(new PutCommand({ TableName: table, Item: { pk: 'T#tenant-legacy', sk: `INT#${name}`, record: JSON.stringify(record(name)), createdAt: 1, updatedAt: 1 } }));
+      }
+      const store = new DynamoIntegrationStore(client, table);
+      expect(await store.put(session, record('new-1'))).toEqual({ created: true });
+      await expect(store.put(session, record('new-2'))).rejects.toMatchObject({ code: 'quota_exceeded', message: expect.stringMatching(/has 3 integrations/) });
+      expect(await store.delete(session, 'old-1')).toBe(true);
+      // Another process (a new store) sees the same counter.
+      expect(await new DynamoIntegrationStore(client, table).put(session, record('new-2'))).toEqual({ created: true });
+    } finally {
+      await close();
+    }
+  });
+
   it('keep integrations in the tenant partition and keys in the system partitions', async () => {
     const { table, close } = await freshTable();
     try {

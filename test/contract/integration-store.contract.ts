@@ -109,5 +109,21 @@ export function describeIntegrationStoreContract(driver: string, open: () => Pro
       expect(await store.put(small, httpRecord('three'))).toEqual({ created: true });
       expect((await store.list(small)).map((r) => r.name)).toEqual(['one', 'three']);
     });
+
+    run('admits exactly maxIntegrations of many creates racing at the limit, and frees room on delete', async (store) => {
+      const small = testSession('tenant-racing', { limits: { maxIntegrations: 3 } });
+      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => store.put(small, httpRecord(`racer-${i}`))));
+      const created = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+      const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
+      expect(created).toHaveLength(3);
+      for (const outcome of refused) expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'quota_exceeded' });
+      const names = (await store.list(small)).map((r) => r.name);
+      expect(names).toHaveLength(3);
+      // Deleting one (and deleting it again, which is a no-op) makes room for exactly one more.
+      expect(await store.delete(small, names[0]!)).toBe(true);
+      expect(await store.delete(small, names[0]!)).toBe(false);
+      expect(await store.put(small, httpRecord('after-delete'))).toEqual({ created: true });
+      await expect(store.put(small, httpRecord('one-too-many'))).rejects.toMatchObject({ code: 'quota_exceeded' });
+    });
   });
 }

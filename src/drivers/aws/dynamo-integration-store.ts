@@ -4,6 +4,7 @@ import type { IntegrationRecord, IntegrationStore } from '../../ports/integratio
 import type { TenantSession } from '../../tenancy/session.js';
 import { isConditionFailure, queryItems, queryPages } from './query-pages.js';
 import { KIND, tenantPk } from './table-keys.js';
+import { TenantUsage } from './tenant-usage.js';
 
 /** pk "T#<tenant>", sk "INT#<name>"; the record as JSON text, so its shape never depends on marshalling options. */
 interface IntegrationItem {
@@ -26,15 +27,22 @@ const unchangedSince = (createdAt: number): WriteCondition => ({
 });
 
 /**
- * The integration registry on the single DynamoDB table. The maxIntegrations quota counts the tenant's
- * items (a Query with Select COUNT, bounded by the quota) before creating one; without transactions two
- * creates racing at the limit can both pass the count, so the quota may be passed by the racers.
+ * The integration registry on the single DynamoDB table. The maxIntegrations quota is a per-tenant counter
+ * (TenantUsage): a create reserves one first and gives it back if its item is not written, and a delete
+ * gives one back, so creates racing at the limit admit exactly the quota. A tenant's counter starts from a
+ * count of its items (tables written before the counter existed).
  */
 export class DynamoIntegrationStore implements IntegrationStore {
+  private readonly usage: TenantUsage;
+  /** Tenants whose counter this process knows to exist. */
+  private readonly counted = new Set<string>();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly table: string,
-  ) {}
+  ) {
+    this.usage = new TenantUsage(client, table);
+  }
 
   async put(session: TenantSession, record: IntegrationRecord): Promise<{ created: boolean }> {
     const pk = tenantPk(session);
@@ -45,9 +53,14 @@ export class DynamoIntegrationStore implements IntegrationStore {
         const stored = { ...record, createdAt: existing.createdAt };
         if (await this.write(pk, stored, unchangedSince(existing.createdAt))) return { created: false };
       } else {
-        const count = await this.count(pk);
-        if (count >= max) throw quotaExceeded('maxIntegrations', max, `tenant has ${count} integrations, the limit maxIntegrations is ${max}`);
+        await this.ensureCounted(pk);
+        if (!(await this.usage.reserve(pk, 'integrations', 1, max))) {
+          const count = await this.usage.read(pk, 'integrations');
+          throw quotaExceeded('maxIntegrations', max, `tenant has ${count} integrations, the limit maxIntegrations is ${max}`);
+        }
         if (await this.write(pk, record, NEW_ITEM)) return { created: true };
+        // Created by someone else meanwhile: give the reservation back and replace it on the next attempt.
+        await this.usage.release(pk, 'integrations', 1);
       }
     }
     throw new MeshError('unavailable', `integration "${record.name}" is being changed concurrently; retry`, {}, { retryable: true });
@@ -66,10 +79,18 @@ export class DynamoIntegrationStore implements IntegrationStore {
   }
 
   async delete(session: TenantSession, name: string): Promise<boolean> {
-    const result = await this.client.send(
-      new DeleteCommand({ TableName: this.table, Key: { pk: tenantPk(session), sk: KIND.integration + name }, ReturnValues: 'ALL_OLD' }),
-    );
-    return result.Attributes !== undefined;
+    const pk = tenantPk(session);
+    await this.ensureCounted(pk);
+    const result = await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk, sk: KIND.integration + name }, ReturnValues: 'ALL_OLD' }));
+    if (result.Attributes === undefined) return false;
+    await this.usage.release(pk, 'integrations', 1);
+    return true;
+  }
+
+  private async ensureCounted(pk: string): Promise<void> {
+    if (this.counted.has(pk)) return;
+    await this.usage.initialize(pk, 'integrations', await this.count(pk));
+    this.counted.add(pk);
   }
 
   private partitionQuery(pk: string): QueryCommandInput {

@@ -2,7 +2,7 @@ import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import { isConditionFailure } from './query-pages.js';
 import { KIND } from './table-keys.js';
 
-export type UsageField = 'kvKeys' | 'artifactBytes';
+export type UsageField = 'kvKeys' | 'artifactBytes' | 'integrations';
 
 /**
  * Per-tenant counters on one item (pk, "USAGE"), for quotas DynamoDB cannot count cheaply. DynamoDB
@@ -47,6 +47,24 @@ export class TenantUsage {
         ExpressionAttributeValues: { ':n': -amount },
       }),
     );
+  }
+
+  /** Sets the counter to `value` unless it already exists (a counter added to a table that has data). */
+  async initialize(pk: string, field: UsageField, value: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk, sk: KIND.usage },
+          UpdateExpression: 'SET #f = :v',
+          ConditionExpression: 'attribute_not_exists(#f)',
+          ExpressionAttributeNames: { '#f': field },
+          ExpressionAttributeValues: { ':v': value },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   async read(pk: string, field: UsageField): Promise<number> {
