@@ -1,4 +1,4 @@
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './query-pages.js';
 import { KIND } from './table-keys.js';
 
@@ -17,23 +17,14 @@ export class TenantUsage {
   ) {}
 
   /** Adds `amount` unless the total would pass `max`; returns false (and changes nothing) if it would. */
-  async reserve(pk: string, field: UsageField, amount: number, max: number): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk, sk: KIND.usage },
-          UpdateExpression: 'ADD #f :n',
-          ConditionExpression: '(attribute_not_exists(#f) AND :n <= :max) OR #f <= :room',
-          ExpressionAttributeNames: { '#f': field },
-          ExpressionAttributeValues: { ':n': amount, ':max': max, ':room': max - amount },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  reserve(pk: string, field: UsageField, amount: number, max: number): Promise<boolean> {
+    return this.updateIf({
+      Key: { pk, sk: KIND.usage },
+      UpdateExpression: 'ADD #f :n',
+      ConditionExpression: '(attribute_not_exists(#f) AND :n <= :max) OR #f <= :room',
+      ExpressionAttributeNames: { '#f': field },
+      ExpressionAttributeValues: { ':n': amount, ':max': max, ':room': max - amount },
+    });
   }
 
   async release(pk: string, field: UsageField, amount: number): Promise<void> {
@@ -51,24 +42,28 @@ export class TenantUsage {
 
   /** Sets the counter to `value` unless it already exists (a counter added to a table that has data). */
   async initialize(pk: string, field: UsageField, value: number): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk, sk: KIND.usage },
-          UpdateExpression: 'SET #f = :v',
-          ConditionExpression: 'attribute_not_exists(#f)',
-          ExpressionAttributeNames: { '#f': field },
-          ExpressionAttributeValues: { ':v': value },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.updateIf({
+      Key: { pk, sk: KIND.usage },
+      UpdateExpression: 'SET #f = :v',
+      ConditionExpression: 'attribute_not_exists(#f)',
+      ExpressionAttributeNames: { '#f': field },
+      ExpressionAttributeValues: { ':v': value },
+    });
   }
 
   async read(pk: string, field: UsageField): Promise<number> {
     const result = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk, sk: KIND.usage }, ConsistentRead: true }));
     return Number(result.Item?.[field] ?? 0);
+  }
+
+  /** Runs a conditional update; false when its condition does not hold. */
+  private async updateIf(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
+    try {
+      await this.client.send(new UpdateCommand({ TableName: this.table, ...input }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 }
