@@ -6,22 +6,12 @@ import { SmtpAlertSink, parseSmtpUrl } from '../../src/drivers/net/smtp-alert-si
 import { WebhookAlertSink } from '../../src/drivers/net/webhook-alert-sink.js';
 import { createEgressPolicy, type EgressPolicy } from '../../src/net/egress-policy.js';
 import type { AlertChannel, AlertMessage } from '../../src/ports/alert-sink.js';
-import type { EventEnvelope } from '../../src/ports/event-store.js';
+import { ORDER_PLACED } from '../helpers/events.js';
 import { testSession } from '../helpers/sessions.js';
 
 const session = testSession('acme');
 
-const event: EventEnvelope = {
-  version: '0',
-  id: 'evt-0001',
-  'detail-type': 'OrderPlaced',
-  source: 'shop.orders',
-  account: 'acme',
-  time: '2025-01-02T03:04:05Z',
-  region: 'local',
-  resources: [],
-  detail: { order_id: 'o-42', total: 99.5 },
-};
+const event = ORDER_PLACED;
 
 const message: AlertMessage = { alertName: 'big-orders', deliveryId: 'dlv-123', attempt: 2, event };
 

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { ApiKeyRecord, ApiKeyStore } from '../../src/ports/api-key-store.js';
+import { contractCases } from '../helpers/contract-cases.js';
 
 export interface ApiKeyStoreFixture {
   store: ApiKeyStore;
@@ -18,15 +19,8 @@ const apiKey = (id: string, tenantId: string, createdAt: number, permissions: st
 
 /** One suite for every ApiKeyStore driver. */
 export function describeApiKeyStoreContract(driver: string, open: () => Promise<ApiKeyStoreFixture>): void {
-  const run = (name: string, body: (store: ApiKeyStore) => Promise<void>) =>
-    it(name, async () => {
-      const fixture = await open();
-      try {
-        await body(fixture.store);
-      } finally {
-        await fixture.close();
-      }
-    });
+  const cases = contractCases(open);
+  const run = (name: string, body: (store: ApiKeyStore) => Promise<void>) => cases(name, (fixture) => body(fixture.store));
 
   describe(`ApiKeyStore contract: ${driver}`, () => {
     run('creates a tenant once; a second create changes nothing', async (store) => {

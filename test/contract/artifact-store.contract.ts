@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { ArtifactStore, ArtifactWrite } from '../../src/ports/artifact-store.js';
 import type { TenantSession } from '../../src/tenancy/session.js';
 import { testSession } from '../helpers/sessions.js';
+import { contractCases } from '../helpers/contract-cases.js';
 
 export interface ArtifactStoreFixture {
   store: ArtifactStore;
@@ -16,15 +17,9 @@ const body = (text: string, contentType = 'text/plain'): ArtifactWrite => {
 
 /** One suite for every ArtifactStore driver. */
 export function describeArtifactStoreContract(driver: string, open: () => Promise<ArtifactStoreFixture>): void {
+  const cases = contractCases(open);
   const run = (name: string, test: (store: ArtifactStore, a: TenantSession, b: TenantSession) => Promise<void>) =>
-    it(name, async () => {
-      const fixture = await open();
-      try {
-        await test(fixture.store, testSession('tenant-a'), testSession('tenant-b'));
-      } finally {
-        await fixture.close();
-      }
-    });
+    cases(name, (fixture, a, b) => test(fixture.store, a, b));
 
   describe(`ArtifactStore contract: ${driver}`, () => {
     run('stores, replaces and deletes with versions and metadata', async (store, a) => {

@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { AuditEntry, AuditQuery, AuditStore } from '../../src/ports/audit-store.js';
 import type { TenantSession } from '../../src/tenancy/session.js';
 import { testSession } from '../helpers/sessions.js';
+import { contractCases } from '../helpers/contract-cases.js';
 
 export interface AuditStoreFixture {
   store: AuditStore;
@@ -39,16 +40,10 @@ async function allPages(store: AuditStore, session: TenantSession, query: AuditQ
 
 /** One suite for every AuditStore driver. */
 export function describeAuditStoreContract(driver: string, open: () => Promise<AuditStoreFixture>): void {
+  const cases = contractCases(open, 30_000);
+  // t0: recent enough for any retention the fixture has.
   const run = (name: string, body: (fixture: AuditStoreFixture, a: TenantSession, b: TenantSession, t0: number) => Promise<void>) =>
-    it(name, async () => {
-      const fixture = await open();
-      try {
-        // Recent enough for any retention the fixture has.
-        await body(fixture, testSession('tenant-a'), testSession('tenant-b'), fixture.now() - 60_000);
-      } finally {
-        await fixture.close();
-      }
-    }, 30_000);
+    cases(name, (fixture, a, b) => body(fixture, a, b, fixture.now() - 60_000));
 
   describe(`AuditStore contract: ${driver}`, () => {
     run('returns the tenant’s own entries, newest first, each with a seq', async ({ store }, a, b, t0) => {

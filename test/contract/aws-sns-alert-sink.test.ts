@@ -6,23 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnsAlertSink } from '../../src/drivers/aws/sns-alert-sink.js';
 import { alertTopicName, ensureAlertTopic } from '../../src/drivers/aws/sns-topics.js';
 import type { AlertMessage } from '../../src/ports/alert-sink.js';
-import type { EventEnvelope } from '../../src/ports/event-store.js';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, freePort, snsClient, startFauxqs, type Emulator } from '../helpers/aws-emulators.js';
+import { ORDER_PLACED } from '../helpers/events.js';
 import { testSession } from '../helpers/sessions.js';
 
 const session = testSession('acme');
 
-const event: EventEnvelope = {
-  version: '0',
-  id: 'evt-0001',
-  'detail-type': 'OrderPlaced',
-  source: 'shop.orders',
-  account: 'acme',
-  time: '2025-01-02T03:04:05Z',
-  region: 'local',
-  resources: [],
-  detail: { order_id: 'o-42', total: 99.5 },
-};
+const event = ORDER_PLACED;
 
 /** A client that records the input of every command it sends. */
 function recordingClient(): { client: SNSClient; inputs: Array<Record<string, unknown>> } {

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { AlertChannel } from '../../src/ports/alert-sink.js';
 import type { EventEnvelope, EventStore, NewDelivery, RuleRecord, StoredEvent } from '../../src/ports/event-store.js';
-import type { TenantSession } from '../../src/tenancy/session.js';
 import { testSession } from '../helpers/sessions.js';
+import { contractCases } from '../helpers/contract-cases.js';
 
 export interface EventStoreFixture {
   store: EventStore;
@@ -51,15 +51,7 @@ const ids = (events: StoredEvent[]) => events.map((e) => e.envelope.id);
 
 /** One suite for every EventStore driver. */
 export function describeEventStoreContract(driver: string, open: () => Promise<EventStoreFixture>): void {
-  const run = (name: string, body: (fixture: EventStoreFixture, a: TenantSession, b: TenantSession) => Promise<void>) =>
-    it(name, async () => {
-      const fixture = await open();
-      try {
-        await body(fixture, testSession('tenant-a'), testSession('tenant-b'));
-      } finally {
-        await fixture.close();
-      }
-    });
+  const run = contractCases(open);
 
   describe(`EventStore contract: ${driver}`, () => {
     run('queries newest first within [start, end), by source and detail type', async ({ store }, a) => {

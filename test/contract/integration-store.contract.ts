@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { IntegrationRecord, IntegrationStore } from '../../src/ports/integration-store.js';
 import type { TenantSession } from '../../src/tenancy/session.js';
 import { testSession } from '../helpers/sessions.js';
+import { contractCases } from '../helpers/contract-cases.js';
 
 export interface IntegrationStoreFixture {
   store: IntegrationStore;
@@ -37,15 +38,9 @@ const stdioRecord = (name: string): IntegrationRecord => ({
 
 /** One suite for every IntegrationStore driver. */
 export function describeIntegrationStoreContract(driver: string, open: () => Promise<IntegrationStoreFixture>): void {
+  const cases = contractCases(open);
   const run = (name: string, body: (store: IntegrationStore, a: TenantSession, b: TenantSession) => Promise<void>) =>
-    it(name, async () => {
-      const fixture = await open();
-      try {
-        await body(fixture.store, testSession('tenant-a'), testSession('tenant-b'));
-      } finally {
-        await fixture.close();
-      }
-    });
+    cases(name, (fixture, a, b) => body(fixture.store, a, b));
 
   describe(`IntegrationStore contract: ${driver}`, () => {
     run('creates, then replaces keeping the first createdAt', async (store, a) => {

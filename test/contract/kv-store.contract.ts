@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { KvStore } from '../../src/ports/kv-store.js';
-import type { TenantSession } from '../../src/tenancy/session.js';
 import { testSession } from '../helpers/sessions.js';
+import { contractCases } from '../helpers/contract-cases.js';
 
 export interface KvStoreFixture {
   store: KvStore;
@@ -13,15 +13,7 @@ export interface KvStoreFixture {
 /** One suite for every KvStore driver: the local one now, the AWS one later. */
 export function describeKvStoreContract(driver: string, open: () => Promise<KvStoreFixture>): void {
   const value = (v: unknown) => ({ valueJson: JSON.stringify(v), expiresAt: null });
-  const run = (name: string, body: (fixture: KvStoreFixture, a: TenantSession, b: TenantSession) => Promise<void>) =>
-    it(name, async () => {
-      const fixture = await open();
-      try {
-        await body(fixture, testSession('tenant-a'), testSession('tenant-b'));
-      } finally {
-        await fixture.close();
-      }
-    });
+  const run = contractCases(open);
 
   describe(`KvStore contract: ${driver}`, () => {
     run('versions start at 1 and grow by one per write', async ({ store }, a) => {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { ExecutionRecord, HistoryEvent, WorkflowStore } from '../../src/ports/workflow-store.js';
 import type { TenantSession } from '../../src/tenancy/session.js';
 import { testSession } from '../helpers/sessions.js';
+import { contractCases } from '../helpers/contract-cases.js';
 
 export interface WorkflowStoreFixture {
   store: WorkflowStore;
@@ -50,15 +51,7 @@ const finished = (record: ExecutionRecord, status: ExecutionRecord['status'] = '
 
 /** One suite for every WorkflowStore driver. */
 export function describeWorkflowStoreContract(driver: string, open: () => Promise<WorkflowStoreFixture>): void {
-  const run = (name: string, body: (fixture: WorkflowStoreFixture, a: TenantSession, b: TenantSession) => Promise<void>) =>
-    it(name, async () => {
-      const fixture = await open();
-      try {
-        await body(fixture, testSession('tenant-a'), testSession('tenant-b'));
-      } finally {
-        await fixture.close();
-      }
-    }, 30_000);
+  const run = contractCases(open, 30_000);
 
   describe(`WorkflowStore contract: ${driver}`, () => {
     run('numbers the versions of each workflow and reads the latest or a given one', async ({ store }, a, b) => {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { compilePattern, type CompiledPattern } from '../../src/engine/patterns/index.js';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from './aws-emulators.js';
+import { AwsError, startAwsJsonServer, type AwsOperation } from './aws-json-server.js';
 
 /** One request the fake received: the operation (from X-Amz-Target) and its JSON body. */
 export interface FakeCall {
@@ -64,17 +63,6 @@ const ACCOUNT = '000000000000';
 const JSON_1_1 = 'application/x-amz-json-1.1';
 const RULE_NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
 
-/** An error EventBridge answers with: HTTP 400 and `{"__type", "message"}`. */
-class AwsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * FAKE EventBridge, for tests only: no EventBridge emulator runs here, so this is a loopback HTTP server
  * speaking the EventBridge JSON protocol (awsJson1_1: POST /, X-Amz-Target: AWSEvents.<Operation>) for
@@ -105,7 +93,7 @@ export async function startFakeEventBridge(options: { buses?: string[] } = {}): 
   };
   const ruleArn = (bus: string, name: string) => `arn:aws:events:${EMULATOR_REGION}:${ACCOUNT}:rule/${bus === 'default' ? '' : `${bus}/`}${name}`;
 
-  const operations: Record<string, (body: Record<string, unknown>) => unknown> = {
+  const operations: Record<string, AwsOperation> = {
     PutEvents(body) {
       const entries = body.Entries;
       if (!Array.isArray(entries) || entries.length === 0 || entries.length > 10) {
@@ -229,39 +217,12 @@ export async function startFakeEventBridge(options: { buses?: string[] } = {}): 
     },
   };
 
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.startsWith('AWSEvents.') ? target.slice('AWSEvents.'.length) : target;
-      let body: Record<string, unknown> = {};
-      let status = 200;
-      let reply: unknown;
-      try {
-        if (req.method !== 'POST' || !String(req.headers['content-type'] ?? '').startsWith(JSON_1_1)) {
-          throw new AwsError('SerializationException', `expected POST with content-type ${JSON_1_1}`);
-        }
-        const text = Buffer.concat(chunks).toString('utf8');
-        body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-        calls.push({ operation, body });
-        const handler = operations[operation];
-        if (!handler) throw new AwsError('UnknownOperationException', `the fake does not implement ${target || 'an empty X-Amz-Target'}`);
-        reply = handler(body);
-      } catch (error) {
-        const aws = error instanceof AwsError ? error : new AwsError('InternalException', (error as Error).message, 500);
-        status = aws.status;
-        reply = { __type: aws.type, message: aws.message };
-        res.setHeader('x-amzn-ErrorType', aws.type);
-      }
-      const payload = JSON.stringify(reply);
-      res.writeHead(status, { 'content-type': JSON_1_1, 'x-amzn-RequestId': randomUUID(), 'content-length': Buffer.byteLength(payload) });
-      res.end(payload);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const http = await startAwsJsonServer(
+    { contentType: JSON_1_1, targetPrefix: 'AWSEvents.', internalErrorType: 'InternalException' },
+    operations,
+    (operation, body) => void calls.push({ operation, body }),
+  );
+  const { endpoint } = http;
   const clients: EventBridgeClient[] = [];
 
   return {
@@ -281,8 +242,7 @@ export async function startFakeEventBridge(options: { buses?: string[] } = {}): 
     },
     close: async () => {
       for (const client of clients) client.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await http.close();
     },
   };
 }

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import {
   compileDefinition,
@@ -16,6 +14,7 @@ import {
   type Transition,
 } from '../../src/engine/asl/index.js';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from './aws-emulators.js';
+import { AwsError, startAwsJsonServer, type AwsOperation } from './aws-json-server.js';
 
 /** One request the fake received: the operation (from X-Amz-Target) and its JSON body. */
 export interface FakeSfnCall {
@@ -59,17 +58,6 @@ const JSON_1_0 = 'application/x-amz-json-1.0';
 const TARGET_PREFIX = 'AWSStepFunctions.';
 const NAME = /^[A-Za-z0-9_-]{1,80}$/;
 const TOKEN_PREFIX = 'fake-sfn-token-';
-
-/** An error Step Functions answers with: HTTP 400 and `{"__type", "message"}`. */
-class AwsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
 
 interface StateMachine {
   arn: string;
@@ -410,7 +398,7 @@ export async function startFakeStepFunctions(options: FakeStepFunctionsOptions =
 
   // ---- operations -------------------------------------------------------------------------------------
 
-  const operations: Record<string, (body: Record<string, unknown>, reply: (value: unknown) => void, res: ServerResponse) => unknown> = {
+  const operations: Record<string, AwsOperation> = {
     CreateStateMachine(body) {
       const name = requireString(body, 'name');
       if (!NAME.test(name)) throw new AwsError('InvalidName', `Invalid Name: '${name}'`);
@@ -607,52 +595,18 @@ export async function startFakeStepFunctions(options: FakeStepFunctionsOptions =
     },
   };
 
-  const sockets = new Set<import('node:net').Socket>();
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
-      let replied = false;
-      const send = (status: number, value: unknown, errorType?: string): void => {
-        if (replied || res.destroyed) return;
-        replied = true;
-        const payload = JSON.stringify(value);
-        res.writeHead(status, { 'content-type': JSON_1_0, 'x-amzn-RequestId': randomUUID(), 'content-length': Buffer.byteLength(payload), ...(errorType && { 'x-amzn-ErrorType': errorType }) });
-        res.end(payload);
-      };
-      const fail = (error: unknown): void => {
-        const aws = error instanceof AwsError ? error : new AwsError('InternalFailure', (error as Error).message, 500);
-        send(aws.status, { __type: `com.amazonaws.swf.service.v2.model#${aws.type}`, message: aws.message }, aws.type);
-      };
-      try {
-        if (req.method !== 'POST' || !String(req.headers['content-type'] ?? '').startsWith(JSON_1_0)) {
-          throw new AwsError('SerializationException', `expected POST with content-type ${JSON_1_0}`);
-        }
-        const text = Buffer.concat(chunks).toString('utf8');
-        const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-        calls.push({ operation, body });
-        if (injected.remaining > 0 && (injected.operation === undefined || injected.operation === operation)) {
-          injected.remaining--;
-          throw new AwsError(injected.type, 'injected failure', injected.status);
-        }
-        const handler = operations[operation];
-        if (!handler) throw new AwsError('UnknownOperationException', `the fake does not implement ${target || 'an empty X-Amz-Target'}`);
-        const result = handler(body, (value) => send(200, value), res);
-        if (result !== undefined) send(200, result);
-      } catch (error) {
-        fail(error);
+  const http = await startAwsJsonServer(
+    { contentType: JSON_1_0, targetPrefix: TARGET_PREFIX, internalErrorType: 'InternalFailure', errorTypePrefix: 'com.amazonaws.swf.service.v2.model#' },
+    operations,
+    (operation, body) => {
+      calls.push({ operation, body });
+      if (injected.remaining > 0 && (injected.operation === undefined || injected.operation === operation)) {
+        injected.remaining--;
+        throw new AwsError(injected.type, 'injected failure', injected.status);
       }
-    });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+    },
+  );
+  const { endpoint } = http;
   const clients: SFNClient[] = [];
 
   return {
@@ -676,8 +630,7 @@ export async function startFakeStepFunctions(options: FakeStepFunctionsOptions =
       closed = true;
       for (const execution of executions.values()) finish(execution);
       for (const client of clients) client.destroy();
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await http.close();
     },
   };
 }
