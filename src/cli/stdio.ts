@@ -18,8 +18,7 @@ export async function runStdio(config: Config, logger: Logger): Promise<void> {
     logger,
     exposeIntegrationTools: config.integrations.exposeTools,
   });
-  const handler = toolsCallHandlerOf(server);
-  const transport = handler ? new DirectToolCalls(new StdioServerTransport(), handler) : new StdioServerTransport();
+  const transport = new DirectToolCalls(new StdioServerTransport(), toolsCallHandlerOf(server));
 
   let stopping = false;
   const stop = async (reason: string): Promise<void> => {

@@ -23,8 +23,10 @@ export type ToolsCallHandler = (request: CallToolRequest, rawArguments: unknown,
 const handlers = new WeakMap<Server, ToolsCallHandler>();
 
 /** The tools/call handler set on a server, for callers that dispatch plain calls themselves. */
-export function toolsCallHandlerOf(server: Server): ToolsCallHandler | undefined {
-  return handlers.get(server);
+export function toolsCallHandlerOf(server: Server): ToolsCallHandler {
+  const handler = handlers.get(server);
+  if (!handler) throw new Error('this server has no tools/call handler (setToolsCallHandler was not called)');
+  return handler;
 }
 
 /** Only the method: the handler checks the params itself, so the arguments arrive as the client sent them. */

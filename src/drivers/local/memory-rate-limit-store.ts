@@ -49,7 +49,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
     } else {
       this.buckets.set(key, { state: outcome.state, rule });
     }
-    return outcome;
+    return { allowed: outcome.allowed, remaining: outcome.remaining, retryAfterMs: outcome.retryAfterMs };
   }
 
   async snapshot(session: TenantSession): Promise<BucketSnapshot[]> {
