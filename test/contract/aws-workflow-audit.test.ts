@@ -9,9 +9,9 @@ import { useDynalite } from '../helpers/aws-emulators.js';
 import { testSession } from '../helpers/sessions.js';
 import { describeAuditStoreContract } from './audit-store.contract.js';
 import { describeWorkflowStoreContract } from './workflow-store.contract.js';
+import { T0, runningExecution } from '../helpers/execution-records.js';
 
 const RETENTION_MS = 60 * 60 * 1000;
-const T0 = 1_700_000_000_000;
 
 const dynalite = useDynalite();
 let client: DynamoDBDocumentClient;
@@ -38,25 +38,8 @@ describeAuditStoreContract('dynamodb', async () => {
 const partition = async (table: string, pk: string) =>
   (await client.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }))).Items ?? [];
 
-function execution(session: TenantSession, overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
-  return {
-    id: randomUUID(),
-    tenantId: session.tenantId,
-    name: `run-${randomUUID().slice(0, 8)}`,
-    workflow: 'wf',
-    version: 1,
-    status: 'RUNNING',
-    snapshot: '{}',
-    currentState: 'Start',
-    output: null,
-    error: null,
-    cause: null,
-    startedAt: T0,
-    stoppedAt: null,
-    abortRequested: false,
-    ...overrides,
-  };
-}
+const execution = (session: TenantSession, overrides: Partial<ExecutionRecord> = {}): ExecutionRecord =>
+  runningExecution(session, { snapshot: '{}', ...overrides });
 
 describe('dynamodb workflow store', () => {
   it('keeps every item in the tenant partition and indexes only running executions', async () => {

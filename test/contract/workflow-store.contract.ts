@@ -4,6 +4,7 @@ import type { ExecutionRecord, HistoryEvent, WorkflowStore } from '../../src/por
 import type { TenantSession } from '../../src/tenancy/session.js';
 import { testSession } from '../helpers/sessions.js';
 import { contractCases } from '../helpers/contract-cases.js';
+import { T0, runningExecution } from '../helpers/execution-records.js';
 
 export interface WorkflowStoreFixture {
   store: WorkflowStore;
@@ -12,29 +13,10 @@ export interface WorkflowStoreFixture {
   close(): Promise<void>;
 }
 
-const T0 = 1_700_000_000_000;
 const LEASE = 10_000;
 const alive = () => true;
 
-function execution(session: TenantSession, overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
-  return {
-    id: randomUUID(),
-    tenantId: session.tenantId,
-    name: `run-${randomUUID().slice(0, 8)}`,
-    workflow: 'wf',
-    version: 1,
-    status: 'RUNNING',
-    snapshot: JSON.stringify({ step: 0 }),
-    currentState: 'Start',
-    output: null,
-    error: null,
-    cause: null,
-    startedAt: T0,
-    stoppedAt: null,
-    abortRequested: false,
-    ...overrides,
-  };
-}
+const execution = runningExecution;
 
 const events = (...types: string[]): Omit<HistoryEvent, 'seq'>[] => types.map((type, i) => ({ at: T0 + i, type, state: i % 2 ? null : 'Start', detail: i % 2 ? null : { n: i } }));
 
