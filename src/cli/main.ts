@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from '../config/config.js';
+import { DataFolderError } from '../drivers/local/data-folder.js';
 import { createLogger } from '../logging.js';
 import { VERSION } from '../version.js';
 import { ADMIN_USAGE, runAdmin } from './admin.js';
@@ -59,6 +60,10 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`agent-mesh: configuration error: ${error.message}\n`);
     process.exit(78);
+  }
+  if (error instanceof DataFolderError) {
+    process.stderr.write(`agent-mesh: cannot use the data folder (AGENT_MESH_DATA_DIR): ${error.message}\n`);
+    process.exit(74);
   }
   process.stderr.write(`agent-mesh: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);

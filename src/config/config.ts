@@ -104,7 +104,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return {
     dataDir: resolve(env.AGENT_MESH_DATA_DIR || join(homedir(), '.agent-mesh')),
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: parseLogLevel(env.LOG_LEVEL),
     enabledToolGroups: parseToolGroups(env.AGENT_MESH_TOOLS),
     stdio: { tenantId, userId, contextType },
     backend: parseBackend(env.AGENT_MESH_BACKEND),
@@ -184,7 +184,14 @@ function checkAllowlist(entries: string[], source: string): string[] {
   return entries;
 }
 
-/** smtp://user:pass@host:port or smtps://…; the message never repeats the URL, which may hold a password. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function parseLogLevel(raw: string | undefined): string {
+  const level = (raw || 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError(`LOG_LEVEL: "${raw}" is not one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}
+
 function parseBackend(raw: string | undefined): BackendKind {
   const backend = (raw || 'local').toLowerCase();
   if (!(BACKEND_KINDS as readonly string[]).includes(backend)) {
@@ -251,6 +258,7 @@ function checkServiceUrl(variable: string, raw: string, protocols: readonly stri
 const checkRedisUrl = (raw: string): string =>
   checkServiceUrl('AGENT_MESH_REDIS_URL', raw, ['redis:', 'rediss:'], 'redis://[user:password@]host[:port][/db] or rediss://…');
 
+/** smtp://user:pass@host:port or smtps://…; the message never repeats the URL, which may hold a password. */
 const checkSmtpUrl = (raw: string): string =>
   checkServiceUrl('AGENT_MESH_SMTP_URL', raw, ['smtp:', 'smtps:'], 'smtp://[user:password@]host[:port] or smtps://…');
 

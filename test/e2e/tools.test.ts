@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { errorCode, startServer, structured, tempDataDir, writeConfig, type ServerHandle } from '../helpers/server-process.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { SERVER_ENTRY, errorCode, startServer, structured, tempDataDir, writeConfig, type ServerHandle } from '../helpers/server-process.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -289,13 +291,38 @@ describe('rate limits and quotas', () => {
 describe('start-up', () => {
   it('refuses a bad config file with a clear message and exit code 78', async () => {
     const data = tempDataDir();
-    const { spawnSync } = await import('node:child_process');
-    const { SERVER_ENTRY } = await import('../helpers/server-process.js');
     const config = writeConfig(data.dir, { tenants: { acme: { permisions: ['*'] } } });
     const run = spawnSync(process.execPath, [SERVER_ENTRY], { env: { AGENT_MESH_CONFIG: config, AGENT_MESH_DATA_DIR: data.dir }, input: '', encoding: 'utf8' });
     data.cleanup();
     expect(run.status).toBe(78);
     expect(run.stderr).toMatch(/configuration error: .*agent-mesh\.json: tenants\.acme: unknown key "permisions"/);
     expect(run.stdout).toBe('');
+  });
+
+  describe('refuses a data folder it cannot use, in one line naming it, and exits', () => {
+    const data = tempDataDir();
+    afterAll(() => data.cleanup());
+    const start = (dataDir: string) =>
+      spawnSync(process.execPath, [SERVER_ENTRY], { env: { AGENT_MESH_DATA_DIR: dataDir }, input: '', encoding: 'utf8', timeout: 20_000 });
+
+    it.each([
+      ['under a file', (dir: string) => (writeFileSync(`${dir}/file`, 'x'), `${dir}/file/data`), /\/file is a file, not a folder/],
+      ['that is a file', (dir: string) => (writeFileSync(`${dir}/plain`, 'x'), `${dir}/plain`), /\/plain is a file, not a folder/],
+      [
+        'holding something else as agent-mesh.db',
+        (dir: string) => (mkdirSync(`${dir}/other`), writeFileSync(`${dir}/other/agent-mesh.db`, 'not a database, just text'.repeat(100)), `${dir}/other`),
+        /other\/agent-mesh\.db: not an SQLite database/,
+      ],
+      // Node's recursive mkdir loops forever here (mkdir answers ENOENT under /proc, which exists).
+      ['where mkdir answers ENOENT under a folder that exists', () => '/proc/agent-mesh-test/data', /cannot create \/proc\/agent-mesh-test \(ENOENT\)/],
+    ])('a folder %s', async (_label, make, message) => {
+      const run = start(make(data.dir));
+      expect(run.error).toBeUndefined(); // not killed by the timeout
+      expect(run.status).toBe(74);
+      expect(run.stderr).toMatch(/^agent-mesh: cannot use the data folder \(AGENT_MESH_DATA_DIR\): /);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stdout).toBe('');
+    });
   });
 });

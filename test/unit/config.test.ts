@@ -76,6 +76,8 @@ describe('config', () => {
     expect(() => loadConfig({ AGENT_MESH_TENANT_ID: '../etc' })).toThrowError(ConfigError);
     expect(() => loadConfig({ AGENT_MESH_TOOLS: 'kv,blobs' })).toThrowError(/AGENT_MESH_TOOLS: unknown tool group "blobs"/);
     expect(() => loadConfig({ AGENT_MESH_CONTEXT_TYPE: 'robot' })).toThrowError(/AGENT_MESH_CONTEXT_TYPE/);
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrowError(/LOG_LEVEL: "loud" is not one of fatal, error, warn, info, debug, trace, silent/);
+    expect(loadConfig({ LOG_LEVEL: 'DEBUG' }).logLevel).toBe('debug');
     expect([...loadConfig({ AGENT_MESH_TOOLS: 'kv' }).enabledToolGroups]).toEqual(['kv']);
   });
 });

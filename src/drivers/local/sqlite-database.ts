@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DataFolderError, ensureDataFolder } from './data-folder.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -80,22 +80,50 @@ export const MIGRATION_COUNT = MIGRATIONS.length;
  * commits.
  */
 export function openDatabase(dataDir: string): SqliteDatabase {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(dataDir, 'agent-mesh.db'));
-  db.pragma('busy_timeout = 10000');
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  // Checkpoints (which fsync) run from a timer (see checkpointInBackground), not inside the commit of
-  // whichever request happened to pass the WAL's page threshold.
-  db.pragma('wal_autocheckpoint = 0');
-  db.pragma('foreign_keys = ON');
-  migrate(db);
-  return db;
+  ensureDataFolder(dataDir);
+  const file = join(dataDir, 'agent-mesh.db');
+  let db: SqliteDatabase | undefined;
+  try {
+    db = new Database(file);
+    db.pragma('busy_timeout = 10000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    // Checkpoints (which fsync) run from a timer (see checkpointInBackground), not inside the commit of
+    // whichever request happened to pass the WAL's page threshold.
+    db.pragma('wal_autocheckpoint = 0');
+    db.pragma('foreign_keys = ON');
+    migrate(db, file);
+    return db;
+  } catch (error) {
+    db?.close();
+    throw error instanceof DataFolderError ? error : new DataFolderError(`${file}: ${sqliteProblem(error)}`);
+  }
 }
 
-function migrate(db: SqliteDatabase): void {
+function sqliteProblem(error: unknown): string {
+  const { code, message } = error as { code?: string; message: string };
+  switch (code) {
+    case 'SQLITE_NOTADB':
+      return 'not an SQLite database (move it away, or point AGENT_MESH_DATA_DIR at another folder)';
+    case 'SQLITE_CORRUPT':
+      return 'the database is corrupt';
+    case 'SQLITE_CANTOPEN':
+      return 'cannot open the database file (check that the folder is writable)';
+    case 'SQLITE_READONLY':
+      return 'the database file is read-only';
+    case 'SQLITE_BUSY':
+      return 'another process kept the database locked for 10 seconds';
+    default:
+      return `${message}${code ? ` (${code})` : ''}`;
+  }
+}
+
+function migrate(db: SqliteDatabase, file: string): void {
   db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > MIGRATIONS.length) {
+      throw new DataFolderError(`${file}: written by a newer agent-mesh (schema ${current}; this one knows ${MIGRATIONS.length}): upgrade agent-mesh`);
+    }
     for (let version = current; version < MIGRATIONS.length; version++) {
       db.exec(MIGRATIONS[version]!);
       db.pragma(`user_version = ${version + 1}`);
