@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -312,6 +313,17 @@ describe('start-up', () => {
         'holding something else as agent-mesh.db',
         (dir: string) => (mkdirSync(`${dir}/other`), writeFileSync(`${dir}/other/agent-mesh.db`, 'not a database, just text'.repeat(100)), `${dir}/other`),
         /other\/agent-mesh\.db: not an SQLite database/,
+      ],
+      [
+        'written by a newer agent-mesh',
+        (dir: string) => {
+          mkdirSync(`${dir}/newer`);
+          const db = new Database(`${dir}/newer/agent-mesh.db`);
+          db.pragma('user_version = 999');
+          db.close();
+          return `${dir}/newer`;
+        },
+        /newer\/agent-mesh\.db: written by a newer agent-mesh \(schema 999; this one knows \d+\): upgrade agent-mesh/,
       ],
       // Node's recursive mkdir loops forever here (mkdir answers ENOENT under /proc, which exists).
       ['where mkdir answers ENOENT under a folder that exists', () => '/proc/agent-mesh-test/data', /cannot create \/proc\/agent-mesh-test \(ENOENT\)/],
