@@ -24,7 +24,8 @@ export async function runAdmin(command: 'tenants' | 'keys', argv: string[], conf
       for (const tenant of await app.apiKeys.listTenants()) out(`${tenant.id}\t${new Date(tenant.createdAt).toISOString()}`);
     } else if (command === 'keys' && action === 'create') {
       const { values } = parseArgs({ args: rest, options: { tenant: { type: 'string' }, user: { type: 'string' }, permissions: { type: 'string', default: '' } }, strict: true });
-      const tenant = values.tenant ?? '';
+      if (!values.tenant) throw new ConfigError('--tenant is required: agent-mesh keys create --tenant T --user U');
+      const tenant = values.tenant;
       if (!(await app.apiKeys.tenantExists(tenant))) throw new ConfigError(`--tenant: no tenant "${tenant}" (create it with: agent-mesh tenants create ${tenant || '<id>'})`);
       const permissions = values.permissions.split(',').map((p) => p.trim()).filter(Boolean);
       const { record, token } = newApiKey(tenant, values.user ?? '', permissions, Date.now());

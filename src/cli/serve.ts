@@ -71,6 +71,9 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
         exposeIntegrationTools: config.integrations.exposeTools,
         onToolCall: (session, tool, outcome, ms) => metrics?.toolCall(session.tenantId, tool, outcome, ms),
       }),
+  }).catch(async (error: unknown) => {
+    await app.close();
+    throw listenError(error, values.host, port);
   });
   logger.info({ url: http.url, auth: values.auth, stateless: values.stateless, dataDir: config.dataDir }, 'agent-mesh serving MCP over HTTP');
   process.stderr.write(`agent-mesh ${VERSION} serving MCP at ${http.url} (auth: ${values.auth})\n`);
@@ -87,4 +90,21 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** A failure to listen is nearly always the operator's to fix: said in one line, naming the option. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return new ConfigError(`--port ${port}: ${host}:${port} is already in use (another agent-mesh?); choose another with --port or AGENT_MESH_HTTP_PORT`);
+    case 'EACCES':
+      return new ConfigError(`--port ${port}: this user may not listen on ${host}:${port} (ports below 1024 need privileges)`);
+    case 'EADDRNOTAVAIL':
+      return new ConfigError(`--host "${host}": not an address of this machine`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ConfigError(`--host "${host}": no such host name`);
+    default:
+      return error;
+  }
 }

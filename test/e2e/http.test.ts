@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, httpClient, startHttpServerProcess, type HttpServerProcess } from '../helpers/http-server-process.js';
+import { admin, httpClient, runCli, startHttpServerProcess, type HttpServerProcess } from '../helpers/http-server-process.js';
 import { SERVER_ENTRY, tempDataDir, writeConfig } from '../helpers/server-process.js';
 
 const call = async (client: Awaited<ReturnType<typeof httpClient>>, name: string, args: Record<string, unknown>) =>
@@ -39,6 +39,7 @@ describe('agent-mesh serve: Streamable HTTP with API keys', () => {
     expect(listed).toContain('alpha\talice');
     expect(listed).not.toContain(alphaKey.split('_')[2]!);
     expect(() => admin(env, 'keys', 'create', '--tenant', 'nobody', '--user', 'x')).toThrow(/no tenant "nobody"/);
+    expect(() => admin(env, 'keys', 'create', '--user', 'x')).toThrow(/--tenant is required/);
   });
 
   it('answers 401 with WWW-Authenticate without a key or with a bad one, and serves health and resource metadata', async () => {
@@ -179,6 +180,27 @@ describe('agent-mesh serve modes', () => {
       const client = await httpClient(server.url);
       expect((await call(client, 'kv_set', { key: 'k', value: 1 })).isError).toBeFalsy();
       await client.close();
+    } finally {
+      await server.stop();
+      data.cleanup();
+    }
+  });
+
+  it('refuses a port already in use and a host that is not this machine, in one line naming the option', async () => {
+    const data = tempDataDir();
+    const env = { AGENT_MESH_DATA_DIR: data.dir };
+    const server = await startHttpServerProcess(env, ['--auth', 'none']);
+    try {
+      const port = new URL(server.url).port;
+      const taken = await runCli(env, 'serve', '--auth', 'none', '--port', port);
+      expect(taken.status).toBe(78);
+      expect(taken.stderr).toBe(
+        `agent-mesh: configuration error: --port ${port}: 127.0.0.1:${port} is already in use (another agent-mesh?); choose another with --port or AGENT_MESH_HTTP_PORT\n`,
+      );
+      // 192.0.2.0/24 is TEST-NET-1: never an address of this machine.
+      const foreign = await runCli(env, 'serve', '--host', '192.0.2.1', '--port', '0');
+      expect(foreign.status).toBe(78);
+      expect(foreign.stderr).toBe('agent-mesh: configuration error: --host "192.0.2.1": not an address of this machine\n');
     } finally {
       await server.stop();
       data.cleanup();
