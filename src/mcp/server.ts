@@ -98,7 +98,9 @@ export function createMcpServer(session: TenantSession, services: Services, opti
       if (reported) await new Promise((resolve) => setTimeout(resolve, 10));
     } catch (error) {
       const meshError = asMeshError(error);
+      // A dependency's failure reaches the client as a generic unavailable: the operator's detail is here.
       if (meshError.code === 'internal') options.logger.error({ err: error, tool: tool.name }, 'tool failed');
+      else if (meshError !== error) options.logger.warn({ err: error, tool: tool.name, code: meshError.code }, 'tool failed');
       result = toolError(meshError);
     }
     const ms = performance.now() - started;

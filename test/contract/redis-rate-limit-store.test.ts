@@ -199,6 +199,23 @@ describe('RedisRateLimitStore', () => {
     expect(snapshot.ms).toBeLessThan(5000);
   });
 
+  it('answers unavailable, naming AGENT_MESH_REDIS_URL, when Redis wants a password the URL lacks', async () => {
+    const own = await startRedis();
+    const admin = new Redis(own.url);
+    try {
+      await admin.config('SET', 'requirepass', 'letmein');
+      const failure = await codeOf(openStore(freshPrefix(), own.url).take(testSession('acme'), 'mcp', NO_REFILL));
+      expect(failure.code).toBe('unavailable');
+      expect(failure.message).toMatch(/refused agent-mesh's credentials \(check AGENT_MESH_REDIS_URL\)/);
+      const url = new URL(own.url);
+      url.password = 'letmein';
+      expect((await openStore(freshPrefix(), url.href).take(testSession('acme'), 'mcp', NO_REFILL)).allowed).toBe(true);
+    } finally {
+      admin.disconnect();
+      await own.close();
+    }
+  });
+
   it('reports to doctor whether Redis answers', async () => {
     expect(await openStore().check()).toMatchObject({ status: 'ok' });
     const port = await freePort();

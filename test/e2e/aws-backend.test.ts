@@ -9,9 +9,9 @@ import { startAwsEnvironment, type AwsEnvironment } from '../helpers/aws-environ
 import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startRedis } from '../helpers/aws-emulators.js';
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION, freePort, startRedis } from '../helpers/aws-emulators.js';
 import { adminAsync, httpClient, runCli, startHttpServerProcess, type HttpServerProcess } from '../helpers/http-server-process.js';
-import { lazyTempDir, startServer, writeConfig } from '../helpers/server-process.js';
+import { lazyTempDir, startServer, structured, writeConfig } from '../helpers/server-process.js';
 
 type Structured = Record<string, unknown> & { error?: { code: string } };
 const call = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult & { structuredContent: Structured }> =>
@@ -272,5 +272,28 @@ describe('agent-mesh doctor', () => {
     expect(run.stdout).toMatch(/FAIL {2}eventbridge bus no-such-bus: missing/);
     expect(run.stdout).toMatch(/FAIL {2}redis/);
     expect(run.status).toBe(1);
+  });
+
+  it('a tool call on a missing table or an unreachable service answers unavailable, naming nothing of the deployment', async () => {
+    const data = lazyTempDir('agent-mesh-aws-missing');
+    const port = await freePort();
+    const missingTable = await startServer({ ...aws.env, AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_KV_TABLE: 'no-such-table' });
+    const unreachable = await startServer({ ...aws.env, AGENT_MESH_DATA_DIR: data.dir, AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` });
+    try {
+      expect(structured(await missingTable.call('kv_get', { key: 'k' })).error).toEqual({
+        code: 'unavailable',
+        message: 'a table, bucket or bus agent-mesh needs does not exist (the operator can run agent-mesh doctor)',
+      });
+      expect(structured(await unreachable.call('kv_get', { key: 'k' })).error).toEqual({
+        code: 'unavailable',
+        message: 'a service agent-mesh depends on did not answer; retry later (the operator can run agent-mesh doctor)',
+      });
+      // The operator's detail is in the log.
+      expect(unreachable.stderr()).toMatch(/"code":"ECONNREFUSED"/);
+      expect(missingTable.stderr()).toMatch(/ResourceNotFoundException/);
+    } finally {
+      await Promise.all([missingTable.close(), unreachable.close()]);
+      data.cleanup();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DeleteObjectCommand, HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { ListTopicsCommand } from '@aws-sdk/client-sns';
+import { dependencyProblem } from '../../errors.js';
 import type { BackendCheck } from '../../ports/backend.js';
 import type { AwsClients } from './aws-clients.js';
 import type { StepFunctionsEngine } from './sfn-workflow-engine.js';
@@ -125,14 +126,14 @@ function failure(subject: string, error: unknown, action: string, fix?: string):
   if (/NotFound|NoSuchBucket|NoSuchEntity/i.test(name) || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
     return { subject, status: 'fail', detail: `missing (${name})${fix ? `: ${fix}` : ''}` };
   }
-  if (/AccessDenied|Unauthorized|Forbidden|NotAuthorized/i.test(name) || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) {
-    return { subject, status: 'fail', detail: `denied (${name}): the IAM policy must allow ${action}` };
+  switch (dependencyProblem(error)) {
+    case 'denied':
+      return { subject, status: 'fail', detail: `denied (${name}): the IAM policy must allow ${action}` };
+    case 'credentials':
+      return { subject, status: 'fail', detail: `no usable AWS credentials (${name}): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY` };
+    case 'unreachable':
+      return { subject, status: 'fail', detail: `unreachable (${message}): check AWS_REGION and any AWS_ENDPOINT_URL* variables` };
+    default:
+      return { subject, status: 'fail', detail: `${name}: ${message}` };
   }
-  if (/CredentialsProviderError|ExpiredToken|InvalidClientTokenId|UnrecognizedClient/i.test(name)) {
-    return { subject, status: 'fail', detail: `no usable AWS credentials (${name}): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY` };
-  }
-  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|socket hang up/i.test(message)) {
-    return { subject, status: 'fail', detail: `unreachable (${message}): check AWS_REGION and any AWS_ENDPOINT_URL* variables` };
-  }
-  return { subject, status: 'fail', detail: `${name}: ${message}` };
 }

@@ -165,7 +165,10 @@ export class RedisRateLimitStore implements RateLimitStore {
   private toMeshError(error: unknown): MeshError {
     if (error instanceof MeshError) return error;
     const message = error instanceof Error ? error.message : String(error);
-    // A reply error is Redis answering: the connection works, so it is ours to fix unless Redis is busy.
+    if (error instanceof ReplyError && /^(NOAUTH|WRONGPASS|NOPERM)\b/.test(message)) {
+      return new MeshError('unavailable', `rate limit store unavailable: Redis at ${this.where} refused agent-mesh's credentials (check AGENT_MESH_REDIS_URL)`);
+    }
+    // Any other reply error is Redis answering: the connection works, so it is ours to fix unless Redis is busy.
     if (error instanceof ReplyError && !/^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|OOM)\b/.test(message)) {
       return new MeshError('internal', `rate limit store (Redis at ${this.where}) refused the call: ${message}`);
     }

@@ -11,7 +11,7 @@ import {
   type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { conflict, invalidArgument, MeshError, notFound } from '../../errors.js';
+import { asMeshError, conflict, dependencyProblem, invalidArgument, MeshError, notFound } from '../../errors.js';
 import { stateMachineName, stateMachinePrefix, toStepFunctionsDefinition } from './sfn-definition.js';
 
 export interface StepFunctionsWorkflowsOptions {
@@ -218,13 +218,10 @@ interface ErrorContext {
   execution?: string;
 }
 
-const THROTTLING = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'ServiceUnavailable', 'ServiceUnavailableException', 'InternalFailure', 'InternalServerError']);
-const NETWORK = new Set(['TimeoutError', 'RequestTimeout', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-
 /** Step Functions' errors as agent-mesh's; the message names what the client named, not physical names. */
 export function toMeshError(error: unknown, about: ErrorContext = {}): MeshError {
   if (error instanceof MeshError) return error;
-  const e = error as Error & { $metadata?: { httpStatusCode?: number }; code?: string; $fault?: string };
+  const e = error as Error;
   const name = e.name ?? '';
   const what = about.workflow !== undefined ? `workflow "${about.workflow}"` : 'the workflow';
   switch (name) {
@@ -246,9 +243,9 @@ export function toMeshError(error: unknown, about: ErrorContext = {}): MeshError
     case 'ActivityLimitExceeded':
       return new MeshError('quota_exceeded', `Step Functions refused: ${e.message}`, { limit: name });
   }
-  const status = e.$metadata?.httpStatusCode;
-  if (THROTTLING.has(name) || NETWORK.has(name) || (e.code !== undefined && NETWORK.has(e.code)) || (status !== undefined && status >= 500) || e.$fault === 'server') {
+  const problem = dependencyProblem(error);
+  if (problem === 'unreachable' || problem === 'throttled') {
     return new MeshError('unavailable', 'Step Functions is unavailable or throttling; retry shortly', {}, { retryable: true });
   }
-  return new MeshError('internal', 'internal error');
+  return asMeshError(error);
 }
