@@ -87,12 +87,20 @@ const DEPENDENCY_MESSAGES: Record<DependencyProblem, string> = {
   missing: 'a table, bucket or bus agent-mesh needs does not exist (the operator can run agent-mesh doctor)',
 };
 
+/** The embedded store's own troubles (SQLite's result codes, the file system's), for the local user to fix. */
+function embeddedStoreProblem(error: unknown): string | undefined {
+  const code = String((error as { code?: unknown } | null)?.code ?? '');
+  const message = error instanceof Error ? error.message : String(error);
+  if (/^SQLITE_(BUSY|LOCKED)/.test(code) || /database is locked/i.test(message)) return 'the embedded store is busy; retry shortly';
+  if (/^SQLITE_FULL/.test(code) || code === 'ENOSPC' || code === 'EDQUOT') return 'the data folder\'s disk is full; free some space and retry';
+  if (/^SQLITE_READONLY/.test(code) || code === 'EROFS') return 'the data folder is read-only';
+  return undefined;
+}
+
 export function asMeshError(error: unknown): MeshError {
   if (error instanceof MeshError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (/SQLITE_BUSY|database is locked/i.test(message)) {
-    return new MeshError('unavailable', 'the embedded store is busy; retry shortly');
-  }
+  const embedded = embeddedStoreProblem(error);
+  if (embedded) return new MeshError('unavailable', embedded);
   const problem = dependencyProblem(error);
   if (problem) return new MeshError('unavailable', DEPENDENCY_MESSAGES[problem]);
   return new MeshError('internal', 'internal error');

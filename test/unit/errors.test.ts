@@ -1,5 +1,9 @@
 import { DynamoDBClient, DynamoDBServiceException, GetItemCommand, ProvisionedThroughputExceededException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { NoSuchBucket } from '@aws-sdk/client-s3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { asMeshError, dependencyProblem, MeshError } from '../../src/errors.js';
 import { freePort } from '../helpers/aws-emulators.js';
@@ -49,9 +53,50 @@ describe('errors of the services agent-mesh stands on', () => {
     expect(asMeshError(error).code).toBe('internal');
   });
 
-  it('keeps a MeshError as it is, and a busy embedded store is unavailable', () => {
+  it('keeps a MeshError as it is', () => {
     const own = new MeshError('conflict', 'taken');
     expect(asMeshError(own)).toBe(own);
-    expect(asMeshError(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })).code).toBe('unavailable');
+  });
+
+  it('a full disk under the embedded store is unavailable, saying so, and the write is not there', () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT)');
+    // SQLite answers SQLITE_FULL when a database reaches max_page_count, as it does when the disk fills.
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    let error: unknown;
+    try {
+      db.prepare('INSERT INTO kv VALUES (?, ?)').run('k', 'x'.repeat(100_000));
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as { code?: string }).code).toBe('SQLITE_FULL');
+    expect(asMeshError(error)).toMatchObject({ code: 'unavailable', message: "the data folder's disk is full; free some space and retry" });
+    expect(db.prepare('SELECT COUNT(*) AS n FROM kv').get()).toEqual({ n: 0 });
+    db.close();
+    // An artifact file that found no room: Node's error for it.
+    expect(asMeshError(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })).message).toMatch(/disk is full/);
+  });
+
+  it('a database opened read-only refuses the write: unavailable, the data folder is read-only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-mesh-readonly-'));
+    new Database(join(dir, 'agent-mesh.db')).close();
+    const db = new Database(join(dir, 'agent-mesh.db'), { readonly: true });
+    let error: unknown;
+    try {
+      db.exec('CREATE TABLE kv (key TEXT)');
+    } catch (caught) {
+      error = caught;
+    }
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+    expect((error as { code?: string }).code).toMatch(/^SQLITE_READONLY/);
+    expect(asMeshError(error)).toMatchObject({ code: 'unavailable', message: 'the data folder is read-only' });
+  });
+
+  it.each([
+    ['a busy database', Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }), 'the embedded store is busy; retry shortly'],
+    ['a read-only file system', Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' }), 'the data folder is read-only'],
+  ])('%s is unavailable: %s', (_label, error, message) => {
+    expect(asMeshError(error)).toMatchObject({ code: 'unavailable', message });
   });
 });
