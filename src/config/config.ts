@@ -87,7 +87,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Config {
-  const file = env.AGENT_MESH_CONFIG ? readConfigFile(env.AGENT_MESH_CONFIG) : {};
+  const file = env.AGENT_MESH_CONFIG ? readConfigFile(expandHome(env.AGENT_MESH_CONFIG)) : {};
   const tenantId = env.AGENT_MESH_TENANT_ID || 'default';
   if (!TENANT_ID_PATTERN.test(tenantId)) {
     throw new ConfigError(
@@ -103,7 +103,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`AGENT_MESH_CONTEXT_TYPE: "${contextType}" is not one of ${CONTEXT_TYPES.join(', ')}`);
   }
   return {
-    dataDir: resolve(env.AGENT_MESH_DATA_DIR || join(homedir(), '.agent-mesh')),
+    dataDir: resolve(expandHome(env.AGENT_MESH_DATA_DIR || join(homedir(), '.agent-mesh'))),
     logLevel: parseLogLevel(env.LOG_LEVEL),
     enabledToolGroups: parseToolGroups(env.AGENT_MESH_TOOLS),
     stdio: { tenantId, userId, contextType },
@@ -135,6 +135,14 @@ export function loadConfig(env: Env = process.env): Config {
     jwt: file.jwt === undefined ? undefined : checkJwt(file.jwt, env.AGENT_MESH_CONFIG ?? ''),
     policyFor: policyResolver(file),
   };
+}
+
+/**
+ * "~/…" as the home folder: MCP clients such as Claude Desktop pass `env` values as written, without a
+ * shell to expand them, and "~/.agent-mesh" is what people write.
+ */
+function expandHome(path: string): string {
+  return path === '~' ? homedir() : path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
 }
 
 export function parseConfigText(text: string, source: string): ConfigFile {

@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfigText } from '../../src/config/config.js';
@@ -42,6 +42,15 @@ describe('config', () => {
     const yaml = `defaults:\n  limits:\n    maxKeys: 10\ntenants:\n  acme:\n    permissions: ["kv:*"]\n`;
     const config = loadConfig({ AGENT_MESH_CONFIG: withFile('mesh.yaml', yaml) });
     expect(config.policyFor('acme')).toMatchObject({ permissions: ['kv:*'], limits: { maxKeys: 10 } });
+  });
+
+  it('expands a leading ~ in the data folder and the config path, as a shell would (MCP clients do not)', () => {
+    expect(loadConfig({ AGENT_MESH_DATA_DIR: '~/mesh-data' }).dataDir).toBe(join(homedir(), 'mesh-data'));
+    expect(loadConfig({ AGENT_MESH_DATA_DIR: '~' }).dataDir).toBe(homedir());
+    expect(loadConfig({ AGENT_MESH_DATA_DIR: '/srv/~mesh' }).dataDir).toBe('/srv/~mesh');
+    expect(() => loadConfig({ AGENT_MESH_CONFIG: '~/no-such-agent-mesh-config.json' })).toThrowError(
+      `AGENT_MESH_CONFIG: cannot read ${join(homedir(), 'no-such-agent-mesh-config.json')}: ENOENT`,
+    );
   });
 
   it('uses the seed defaults for identity, data folder and AWS names', () => {
