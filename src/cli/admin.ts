@@ -4,9 +4,8 @@ import { ConfigError, type Config } from '../config/config.js';
 import { TENANT_ID_PATTERN } from '../config/file-schema.js';
 import type { Logger } from '../logging.js';
 import { AuthError, newApiKey } from '../tenancy/auth/api-keys.js';
+import { ADMIN_USAGE } from './usage.js';
 
-export const ADMIN_USAGE = `agent-mesh tenants create <id> | tenants list
-agent-mesh keys create --tenant T --user U [--permissions kv:*,events:read] | keys list [--tenant T] | keys revoke <key-id>`;
 
 const out = (line: string): void => void process.stdout.write(line + '\n');
 

@@ -3,10 +3,7 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { DataFolderError } from '../drivers/local/data-folder.js';
 import { createLogger } from '../logging.js';
 import { VERSION } from '../version.js';
-import { ADMIN_USAGE, runAdmin } from './admin.js';
-import { SERVE_USAGE, runServe } from './serve.js';
-import { runDoctor } from './doctor.js';
-import { runStdio } from './stdio.js';
+import { ADMIN_USAGE, SERVE_USAGE } from './usage.js';
 
 const USAGE = `agent-mesh ${VERSION} — a governed MCP mesh for AI agents
 
@@ -46,10 +43,11 @@ async function main(argv: string[]): Promise<void> {
   const logger = createLogger(config.logLevel);
   process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
-  if (command === 'serve') return runServe(argv.slice(1), config, logger);
-  if (command === 'tenants' || command === 'keys') return runAdmin(command, argv.slice(1), config, logger);
-  if (command === 'doctor') return runDoctor(config, logger);
-  await runStdio(config, logger);
+  // Each command loads only its own modules: a stdio server (one per client window) never loads HTTP's.
+  if (command === 'serve') return (await import('./serve.js')).runServe(argv.slice(1), config, logger);
+  if (command === 'tenants' || command === 'keys') return (await import('./admin.js')).runAdmin(command, argv.slice(1), config, logger);
+  if (command === 'doctor') return (await import('./doctor.js')).runDoctor(config, logger);
+  await (await import('./stdio.js')).runStdio(config, logger);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

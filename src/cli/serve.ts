@@ -13,8 +13,6 @@ import { jwtAuthenticator } from '../tenancy/auth/jwt.js';
 import { sessionFromStdioEnvironment } from '../tenancy/auth/stdio-identity.js';
 import { VERSION } from '../version.js';
 
-export const SERVE_USAGE = `agent-mesh serve [--host 127.0.0.1] [--port 7878] [--auth apikey|none] [--stateless] [--allowed-hosts h:p,…]`;
-
 /** Streamable HTTP at /mcp for many tenants at once; SIGTERM finishes in-flight calls before exiting. */
 export async function runServe(argv: string[], config: Config, logger: Logger): Promise<void> {
   const { values } = parseArgs({

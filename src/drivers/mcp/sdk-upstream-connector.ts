@@ -11,7 +11,7 @@ import {
   type CallToolResult,
   type JSONRPCMessage,
 } from '@modelcontextprotocol/sdk/types.js';
-import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import type { buildConnector } from 'undici';
 import { z } from 'zod';
 import { MeshError } from '../../errors.js';
 import { EGRESS_BLOCKED, type EgressPolicy } from '../../net/egress-policy.js';
@@ -180,6 +180,8 @@ function openStdio(spec: Extract<UpstreamSpec, { transport: 'stdio' }>): Link {
 }
 
 async function openHttp(spec: Extract<UpstreamSpec, { transport: 'http' }>, policy: EgressPolicy): Promise<Link> {
+  // Loaded with the first HTTP upstream: a server without one (most stdio servers) never pays for undici.
+  const { Agent, buildConnector, fetch: undiciFetch } = await import('undici');
   const base = await policy.checkUrl(spec.url, 'url');
   const custom: Record<string, string> = {};
   for (const [name, value] of Object.entries(spec.headers)) {
