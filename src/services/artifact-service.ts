@@ -4,7 +4,7 @@ import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { ArtifactMeta, ArtifactStore } from '../ports/artifact-store.js';
 import { requirePermission } from '../tenancy/permissions.js';
 import type { TenantSession } from '../tenancy/session.js';
-import { guessContentType, isValidContentType, textOf } from './content-types.js';
+import { guessContentType, isTextual, isValidContentType, textOf } from './content-types.js';
 import { DEFAULT_PAGE_SIZE } from './kv-service.js';
 import { decodeCursor, encodeCursor, validateKey, validatePrefix } from './keys.js';
 import { toIso } from './time.js';
@@ -15,6 +15,28 @@ export interface ArtifactPutInput {
   content_base64?: string;
   content_type?: string;
   metadata?: Record<string, string>;
+}
+
+export interface ArtifactGetInput {
+  key: string;
+  offset?: number;
+  length?: number;
+}
+
+/**
+ * The most bytes one artifacts_get answers. As base64 (4/3 larger) it stays well under the 10 MiB line an
+ * SDK stdio client accepts; a client that gets more closes the connection. Larger artifacts are read in
+ * parts, following next_offset.
+ */
+export const MAX_READ_BYTES = 4 * 1024 * 1024;
+/** A part sent as text must stay this small once JSON-escaped (control characters grow sixfold); else base64. */
+const MAX_TEXT_PART_CHARS = 7 * 1024 * 1024;
+
+/** `end` moved back to the start of a UTF-8 character, so a text part never splits one (unless it is one). */
+function characterBoundary(body: Buffer, start: number, end: number): number {
+  let boundary = end;
+  while (boundary > start && end - boundary < 3 && (body[boundary]! & 0xc0) === 0x80) boundary--;
+  return boundary > start && (body[boundary]! & 0xc0) !== 0x80 ? boundary : end;
 }
 
 /** S3's own limits on user metadata, so artifacts move to the AWS backend unchanged. */
@@ -57,12 +79,20 @@ export class ArtifactService {
   }
 
   /** Returns the body as text when the content type is textual and the bytes are UTF-8, else base64. */
-  async get(session: TenantSession, rawKey: string) {
-    const { meta, body } = await this.read(session, rawKey);
-    const text = textOf(meta.contentType, body);
-    return text !== undefined
-      ? { ...describe(meta), encoding: 'utf8' as const, content: text }
-      : { ...describe(meta), encoding: 'base64' as const, content_base64: body.toString('base64') };
+  /** The artifact, or the part of it from `offset` (at most `length`, at most MAX_READ_BYTES bytes). */
+  async get(session: TenantSession, input: ArtifactGetInput) {
+    const { meta, body } = await this.read(session, input.key);
+    const offset = input.offset ?? 0;
+    if (offset > body.length) throw invalidArgument('offset', `${offset} is past the end of the artifact (${body.length} bytes)`);
+    let end = Math.min(body.length, offset + Math.min(input.length ?? MAX_READ_BYTES, MAX_READ_BYTES));
+    if (end < body.length && isTextual(meta.contentType)) end = characterBoundary(body, offset, end);
+    const part = body.subarray(offset, end);
+    const range = { offset, length: part.length, next_offset: end < body.length ? end : null };
+    // Not valid UTF-8 (binary, or an offset inside a character): base64, as for binary types.
+    const text = textOf(meta.contentType, part);
+    return text !== undefined && JSON.stringify(text).length <= MAX_TEXT_PART_CHARS
+      ? { ...describe(meta), ...range, encoding: 'utf8' as const, content: text }
+      : { ...describe(meta), ...range, encoding: 'base64' as const, content_base64: part.toString('base64') };
   }
 
   async read(session: TenantSession, rawKey: string): Promise<{ meta: ArtifactMeta; body: Buffer }> {

@@ -787,8 +787,12 @@ describe('through the SDK client: wrong arguments, quotas and traversal', () => 
     const put = await fuzz!.call('artifacts_put', { key: 'big/5mib.bin', content_base64: body.toString('base64') });
     if (!put.isError) written.fuzz.artifacts.set('big/5mib.bin', body);
     expect(structured(put)).toMatchObject({ key: 'big/5mib.bin', size: body.length });
-    const got = structured(await fuzz!.call('artifacts_get', { key: 'big/5mib.bin' }));
-    expect(Buffer.from(String(got.content_base64), 'base64').equals(body)).toBe(true);
+    // Read back in parts (at most 4 MiB per answer), following next_offset.
+    const first = structured(await fuzz!.call('artifacts_get', { key: 'big/5mib.bin' }));
+    expect(first).toMatchObject({ offset: 0, length: 4 * 1024 * 1024, next_offset: 4 * 1024 * 1024 });
+    const rest = structured(await fuzz!.call('artifacts_get', { key: 'big/5mib.bin', offset: first.next_offset }));
+    expect(rest).toMatchObject({ offset: 4 * 1024 * 1024, length: 1024 * 1024, next_offset: null });
+    expect(Buffer.concat([Buffer.from(String(first.content_base64), 'base64'), Buffer.from(String(rest.content_base64), 'base64')]).equals(body)).toBe(true);
   });
 
   it('refuses invalid base64, both content and content_base64, and neither', async () => {

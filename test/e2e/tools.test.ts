@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { SERVER_ENTRY, errorCode, startServer, structured, tempDataDir, writeConfig, type ServerHandle } from '../helpers/server-process.js';
 
@@ -155,6 +155,44 @@ describe('every tool over stdio, as the default tenant', () => {
     expect(structured(await server.call('artifacts_delete', { key: 'images/x.png' })).deleted).toBe(true);
     expect(errorCode(await server.call('artifacts_get', { key: 'images/x.png' }))).toBe('not_found');
     expect(errorCode(await server.call('artifacts_delete', { key: 'images/x.png' }))).toBe('not_found');
+  });
+
+  it('reads an artifact larger than one message in parts, following next_offset, and the client stays connected', async () => {
+    // 9 MiB: under the default maxArtifactBytes, but as base64 over the 10 MiB line an SDK stdio client accepts.
+    const bytes = randomBytes(9 * 1024 * 1024);
+    await server.call('artifacts_put', { key: 'big/blob.bin', content_base64: bytes.toString('base64') });
+    const parts: Buffer[] = [];
+    for (let offset: number | null = 0; offset !== null; ) {
+      const part = structured(await server.call('artifacts_get', { key: 'big/blob.bin', offset }));
+      expect(part).toMatchObject({ offset, encoding: 'base64', size: bytes.length });
+      parts.push(Buffer.from(part.content_base64 as string, 'base64'));
+      expect(parts.at(-1)!.length).toBe(part.length);
+      offset = part.next_offset as number | null;
+    }
+    expect(parts.length).toBe(3);
+    expect(Buffer.concat(parts).equals(bytes)).toBe(true);
+    // Whole, as a resource, it would not fit one message either: refused, and the connection lives on.
+    await expect(server.client.readResource({ uri: 'artifact://big/blob.bin' })).rejects.toThrow(/read it in parts with artifacts_get/);
+    expect(structured(await server.call('artifacts_get', { key: 'big/blob.bin', offset: bytes.length })).length).toBe(0);
+    expect(structured(await server.call('artifacts_get', { key: 'big/blob.bin', offset: bytes.length + 1 })).error).toMatchObject({
+      code: 'invalid_argument',
+      field: 'offset',
+    });
+  });
+
+  it('splits a text artifact only between characters, so every part is text', async () => {
+    const text = 'añ€😀'.repeat(50); // 1-, 2-, 3- and 4-byte characters
+    await server.call('artifacts_put', { key: 'big/mixed.txt', content: text });
+    let joined = '';
+    for (let offset: number | null = 0; offset !== null; ) {
+      const part = structured(await server.call('artifacts_get', { key: 'big/mixed.txt', offset, length: 7 }));
+      expect(part.encoding).toBe('utf8');
+      joined += part.content as string;
+      offset = part.next_offset as number | null;
+    }
+    expect(joined).toBe(text);
+    // An offset inside a character cannot be text: that part comes as base64.
+    expect(structured(await server.call('artifacts_get', { key: 'big/mixed.txt', offset: 2, length: 5 })).encoding).toBe('base64');
   });
 
   it('serves artifacts as MCP resources: template, list and read', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_READ_BYTES } from '../../services/artifact-service.js';
 import { MAX_TEXT_COPY_CHARS, defineTool, listText } from '../tool.js';
 import { cursorArg, deletedResult, isoTime, version, keyArg, limitArg, nextCursor, prefixArg } from './common-schemas.js';
 
@@ -40,21 +41,32 @@ export const artifactsGet = defineTool({
   permission: 'artifacts:read',
   rateLimit: 's3',
   title: 'Read an artifact',
-  description: 'Read an artifact with its metadata: text content for textual types, content_base64 otherwise.',
+  description:
+    'Read an artifact with its metadata: text content for textual types, content_base64 otherwise. ' +
+    `One call returns at most ${MAX_READ_BYTES} bytes: for a larger artifact, call again with offset = next_offset until next_offset is null.`,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  input: z.strictObject({ key: keyArg }),
+  input: z.strictObject({
+    key: keyArg,
+    offset: z.number().int().min(0).optional().describe('First byte to return (default 0): the next_offset of the previous call.'),
+    length: z.number().int().min(1).max(MAX_READ_BYTES).optional().describe(`Most bytes to return (default and maximum ${MAX_READ_BYTES}).`),
+  }),
   output: z.strictObject({
     ...artifactInfo,
+    offset: z.number().int().describe('First byte of this answer.'),
+    length: z.number().int().describe('Bytes in this answer.'),
+    next_offset: z.number().int().nullable().describe('Where the rest starts (pass it as offset), or null when this answer reaches the end.'),
     encoding: z.enum(['utf8', 'base64']),
     content: z.string().optional(),
     content_base64: z.string().optional(),
   }),
-  call: ({ session, services }, args) => services.artifacts.get(session, args.key),
+  call: ({ session, services }, args) => services.artifacts.get(session, args),
   // The content once, as text when it is text: a second copy could double a large artifact's message.
   text: (result) => {
     const about = `artifact ${result.key}: ${result.size} bytes, ${result.content_type}, version ${result.version}, sha256 ${result.sha256}`;
-    if (result.content === undefined) return `${about}; binary content is in structuredContent.content_base64.`;
-    return result.content.length <= MAX_TEXT_COPY_CHARS ? result.content : `${about}; the text is in structuredContent.content.`;
+    const rest =
+      result.next_offset === null ? '' : ` This is bytes ${result.offset}-${result.offset + result.length - 1}; call again with offset ${result.next_offset} for the rest.`;
+    if (result.content === undefined) return `${about}; binary content is in structuredContent.content_base64.${rest}`;
+    return result.content.length <= MAX_TEXT_COPY_CHARS && rest === '' ? result.content : `${about}; the text is in structuredContent.content.${rest}`;
   },
 });
 
