@@ -178,18 +178,21 @@ describe('events over stdio', () => {
     expect(flaky[0]!.headers.authorization).toBe('Bearer s3cret');
     const body = JSON.parse(flaky[2]!.body);
     expect(body).toMatchObject({ alert: 'ops', tenant_id: 'default', event: { id: sent.event_id, detail: { service: 'db' } } });
-    // Exponential backoff: the second wait is about twice the first (base 200 ms, ±20% jitter).
-    const first = flaky[1]!.at - flaky[0]!.at;
-    const second = flaky[2]!.at - flaky[1]!.at;
-    // Lower bounds only (a loaded machine delays retries, never hastens them): the second wait's floor,
-    // 400 ms - 20%, is above the first wait's ceiling, 200 ms + 20%.
-    expect(first).toBeGreaterThanOrEqual(160);
-    expect(second).toBeGreaterThanOrEqual(320);
-
     await sleep(300);
     const health = structured(await server.call('events_health_check', {}));
     expect(health).toMatchObject({ status: 'ok', store: { status: 'ok' }, alerts: 1, deliveries: { backlog: 0, delivered: 1, failed: 0 } });
-    expect((health.recent_failures as { status: number }[]).map((f) => f.status)).toEqual([500, 500]);
+    const failures = (health.recent_failures as { status: number; attempt: number; at: string }[]).sort((a, b) => a.attempt - b.attempt);
+    expect(failures.map((f) => f.status)).toEqual([500, 500]);
+
+    // Exponential backoff (base 200 ms, ±20% jitter), counted from the start of the failed attempt, as the
+    // store records it: the next request cannot arrive before. (Arrival to arrival would also count the
+    // first request's extra latency, a new connection on cold code.) Lower bounds only: a loaded machine
+    // delays retries, never hastens them. The second wait's floor, 400 ms - 20%, is above the first's
+    // ceiling, 200 ms + 20%.
+    const first = flaky[1]!.at - Date.parse(failures[0]!.at);
+    const second = flaky[2]!.at - Date.parse(failures[1]!.at);
+    expect(first).toBeGreaterThanOrEqual(160);
+    expect(second).toBeGreaterThanOrEqual(320);
     expect((health.rate_limits as { service: string }[]).map((b) => b.service)).toContain('eventbridge');
 
     expect(errorCode(await server.call('events_delete_alert', { name: 'ops' }))).toBe('conflict');
