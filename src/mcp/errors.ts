@@ -22,14 +22,26 @@ export function toolError(error: MeshError): CallToolResult {
   };
 }
 
-/** The first problem zod found, as invalid_argument naming the field. */
-export function fromZodError(error: z.ZodError): MeshError {
-  const issue = error.issues[0]!;
+const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
+
+/**
+ * One problem zod found, as invalid_argument naming the field. An argument the tool does not know comes
+ * first, with the ones it does: a misnamed argument is the likeliest cause of the rest (the one it was
+ * meant to be is then missing).
+ */
+export function fromZodError(error: z.ZodError, input?: unknown, schema?: z.ZodObject): MeshError {
+  const issue = error.issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? error.issues[0]!;
   const field = issue.path.map(String).join('.') || 'arguments';
   if (issue.code === 'unrecognized_keys') {
     const [unknown] = issue.keys;
-    return invalidArgument(field === 'arguments' ? unknown! : `${field}.${unknown}`, 'is not a known argument of this tool');
+    const known = schema && issue.path.length === 0 ? ` (its arguments: ${Object.keys(schema.shape).join(', ')})` : '';
+    return invalidArgument(field === 'arguments' ? unknown! : `${field}.${unknown}`, `is not a known argument of this tool${known}`);
   }
-  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return invalidArgument(field, 'is required');
+  const missing = issue.path.length > 0 && input !== undefined && valueAt(input, issue.path) === undefined;
+  if (issue.code === 'invalid_type' && (missing || /received undefined$/.test(issue.message))) return invalidArgument(field, 'is required');
+  if (missing && issue.code === 'invalid_value') {
+    return invalidArgument(field, `is required: ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`);
+  }
   return invalidArgument(field, issue.message.replace(/^Invalid input: /, ''));
 }

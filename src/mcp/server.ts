@@ -83,7 +83,7 @@ export function createMcpServer(session: TenantSession, services: Services, opti
     let result: CallToolResult;
     try {
       const parsed = tool.input.safeParse(rawArguments ?? {});
-      if (!parsed.success) throw fromZodError(parsed.error);
+      if (!parsed.success) throw fromZodError(parsed.error, rawArguments ?? {}, tool.input);
       if (request.params.task && tool.taskArgs && extra.taskStore) {
         return await startTask(extra.taskStore, request.params.task.ttl, () =>
           tool.invoke({ session, services, signal: new AbortController().signal }, tool.taskArgs!(parsed.data)).catch((error: unknown) => toolError(asMeshError(error))),

@@ -16,7 +16,7 @@ export function toolInvoker(tools: readonly Tool[], services: () => Services) {
     if (!tool) return toolError(new MeshError('not_found', `no agent-mesh tool "${name}"`));
     try {
       const parsed = tool.input.safeParse(args);
-      if (!parsed.success) throw fromZodError(parsed.error);
+      if (!parsed.success) throw fromZodError(parsed.error, args, tool.input);
       return await tool.invoke({ session, services: services(), signal }, parsed.data);
     } catch (error) {
       return toolError(asMeshError(error));
