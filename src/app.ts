@@ -162,7 +162,7 @@ export async function createApp(config: Config, logger: Logger, options: { backg
     integrations,
     proxy: new ProxyService(backend.integrations, integrations, pool, limiter, config.integrations.callTimeoutMs),
     audit: new AuditService(backend.audit, limiter, logger),
-    workflows: new WorkflowService(workflowStore, machines, runner, limiter, (execution) => void announce(execution, 'ExecutionStarted'), remoteWorkflows?.engine),
+    workflows: new WorkflowService(workflowStore, machines, runner, limiter, new Set(ALL_TOOLS.map((tool) => tool.name)), (execution) => void announce(execution, 'ExecutionStarted'), remoteWorkflows?.engine),
     limiter,
   };
   services.events.setWorkflowStarter((session, workflow, input, executionName) =>

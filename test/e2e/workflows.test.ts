@@ -40,6 +40,32 @@ describe('workflows over stdio', () => {
     expect(errorCode(await server.call('workflow_create', { name: 'bad json', definition: '{' }))).toBe('invalid_argument');
   });
 
+  it('refuses a Task resource it could never run at create time, at any depth, not as a failed execution later', async () => {
+    const definition = {
+      StartAt: 'Fan',
+      States: {
+        Fan: {
+          Type: 'Parallel',
+          Branches: [
+            { StartAt: 'Typo', States: { Typo: { Type: 'Task', Resource: 'agent-mesh:kv_gett', End: true } } },
+            { StartAt: 'Lambda', States: { Lambda: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:123456789012:function:f', End: true } } },
+            { StartAt: 'Later', States: { Later: { Type: 'Task', Resource: 'mcp:not-yet-registered/tool', End: true } } },
+          ],
+          End: true,
+        },
+      },
+    };
+    const refused = structured(await server.call('workflow_create', { name: 'typos', definition }));
+    expect(refused.error).toEqual({
+      code: 'invalid_argument',
+      field: 'definition',
+      message:
+        'definition: 2 problems: States.Fan.Branches[0].States.Typo.Resource: no agent-mesh tool "kv_gett"; ' +
+        'States.Fan.Branches[1].States.Lambda.Resource: "arn:aws:lambda:us-east-1:123456789012:function:f" is not a supported resource (agent-mesh:<tool> or mcp:<integration>/<tool>)',
+    });
+    expect(errorCode(await server.call('workflow_start', { name: 'typos' }))).toBe('not_found'); // nothing was stored
+  });
+
   it('runs Pass, Task, Wait and Choice to the end, with output and a timestamped history', async () => {
     const definition = {
       StartAt: 'Prep',

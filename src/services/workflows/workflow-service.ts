@@ -12,6 +12,7 @@ import { historyOf } from './execution-record.js';
 import type { MachineCache } from './machine-cache.js';
 import type { ExecutionDriver } from './execution-listeners.js';
 import { RemoteExecutionTracker } from './remote-execution-tracker.js';
+import { taskResourceProblems } from './task-resources.js';
 import type { RemoteWorkflowEngine } from '../../ports/workflow-engine.js';
 
 export interface StartInput {
@@ -34,6 +35,8 @@ export class WorkflowService {
     private readonly machines: MachineCache,
     private readonly runner: ExecutionDriver,
     private readonly limiter: RateLimiter,
+    /** The tools a Task may name as agent-mesh:<tool>. */
+    private readonly taskTools: ReadonlySet<string>,
     /** Called once per new execution (the ExecutionStarted lifecycle event). */
     private readonly onStarted: (execution: ExecutionRecord) => void = () => {},
     /** When set, executions run there (Step Functions) and `runner` is the tracker that mirrors them. */
@@ -55,6 +58,7 @@ export class WorkflowService {
     const text = JSON.stringify(definition);
     if (Buffer.byteLength(text) > MAX_DEFINITION_BYTES) throw invalidArgument('definition', 'is larger than 1 MB (as on Step Functions)');
     const problems = validateDefinition(definition);
+    if (problems.length === 0) problems.push(...taskResourceProblems(definition, this.taskTools));
     if (problems.length > 0) {
       const listed = problems.slice(0, 20).map((p) => `${p.path}: ${p.message}`).join('; ');
       throw invalidArgument('definition', `${problems.length} problem${problems.length > 1 ? 's' : ''}: ${listed}`);
