@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer, structured, tempDataDir, writeConfig, type ServerHandle } from '../helpers/server-process.js';
 import { executionEnd } from '../helpers/workflows.js';
@@ -71,6 +73,26 @@ describe('durable workflows across kill -9 and several processes', () => {
       expect(history.filter((e) => e.type === 'ExecutionSucceeded')).toHaveLength(1);
       const children = structured(await server.call('workflow_list', { name: 'child' })).executions as unknown[];
       expect(children).toHaveLength(1); // the re-run task found the same child
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('ends an execution left RUNNING over a finished snapshot (as an oversize input once left one)', async () => {
+    let server = await startServer(env);
+    await server.call('workflow_create', { name: 'stuck', definition: { StartAt: 'Wait', States: { Wait: { Type: 'Wait', Seconds: 600, End: true } } } });
+    const run = structured(await server.call('workflow_start', { name: 'stuck', execution_name: 's1' }));
+    await server.close();
+    // What an older agent-mesh stored: the snapshot failed at start, the execution row still RUNNING.
+    const db = new Database(join(data.dir, 'agent-mesh.db'));
+    const row = db.prepare('SELECT snapshot FROM execution_checkpoints WHERE id = ?').get(run.execution_id) as { snapshot: string };
+    const failed = { ...JSON.parse(row.snapshot), status: 'FAILED', error: 'States.DataLimitExceeded', cause: 'the execution input was too large' };
+    db.prepare('UPDATE execution_checkpoints SET snapshot = ? WHERE id = ?').run(JSON.stringify(failed), run.execution_id);
+    db.close();
+    server = await startServer(env);
+    try {
+      const done = await executionEnd(server, run.execution_id as string);
+      expect(done).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded', cause: 'the execution input was too large' });
     } finally {
       await server.close();
     }

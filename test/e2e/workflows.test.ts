@@ -66,6 +66,18 @@ describe('workflows over stdio', () => {
     expect(errorCode(await server.call('workflow_start', { name: 'typos' }))).toBe('not_found'); // nothing was stored
   });
 
+  it('refuses an input over the 256 KB payload quota at start, as Step Functions does, and starts nothing', async () => {
+    await server.call('workflow_create', { name: 'takes-input', definition: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } });
+    const input = { items: Array.from({ length: 200 }, (_, i) => ({ i, blob: 'x'.repeat(2000) })) };
+    const refused = structured(await server.call('workflow_start', { name: 'takes-input', input, execution_name: 'too-big', wait_seconds: 5 }));
+    expect(refused.error).toMatchObject({ code: 'invalid_argument', field: 'input', message: expect.stringMatching(/more than the 262144-byte payload size quota/) });
+    const listed = structured(await server.call('workflow_list', { name: 'takes-input' }));
+    expect(listed.executions).toEqual([]);
+    // Just under the quota it runs.
+    const fits = structured(await server.call('workflow_start', { name: 'takes-input', input: { blob: 'x'.repeat(200_000) }, wait_seconds: 10 }));
+    expect(fits.status).toBe('SUCCEEDED');
+  });
+
   it('runs Pass, Task, Wait and Choice to the end, with output and a timestamped history', async () => {
     const definition = {
       StartAt: 'Prep',

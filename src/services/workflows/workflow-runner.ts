@@ -63,6 +63,8 @@ export class WorkflowRunner extends LeasedExecutions {
 
     try {
       const machine = await this.options.machines.get(session, record.workflow, record.version);
+      // A record left RUNNING over a finished snapshot (as a start with an oversize input once left it): end it.
+      if (snapshot.status !== 'RUNNING') await commit({ snapshot, transitions: [] });
       while (snapshot.status === 'RUNNING') {
         if (this.stopped) return;
         if (!abortRequested && Date.now() - lastAbortCheck >= ABORT_CHECK_MS && inbox.length === 0) {

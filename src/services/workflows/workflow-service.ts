@@ -99,6 +99,8 @@ export class WorkflowService {
       if (error instanceof DefinitionError) throw invalidArgument('input', error.message);
       throw error;
     }
+    // An input over the payload quota: refused like StartExecution refuses it, not started as a failed execution.
+    if (started.snapshot.status === 'FAILED') throw invalidArgument('input', `${started.snapshot.cause ?? started.snapshot.error}`);
     const record: ExecutionRecord = {
       id,
       tenantId: session.tenantId,
