@@ -101,9 +101,10 @@ describe('RedisRateLimitStore', () => {
     const prefix = freshPrefix();
     const first = openStore(prefix);
     const second = openStore(prefix);
-    // Two processes would each have their own session object for the same tenant.
-    const inFirst = testSession('acme');
-    const inSecond = testSession('acme');
+    // Two processes would each have their own session object for the same tenant. The sessions carry the
+    // rule the takes use, so the snapshot refills at the same (near-zero) rate, however late it runs.
+    const inFirst = testSession('acme', { rateLimits: { s3: NO_REFILL } });
+    const inSecond = testSession('acme', { rateLimits: { s3: NO_REFILL } });
     const decisions = await Promise.all(
       Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? first.take(inFirst, 's3', NO_REFILL) : second.take(inSecond, 's3', NO_REFILL))),
     );
