@@ -32,6 +32,14 @@ export const MAX_READ_BYTES = 4 * 1024 * 1024;
 /** A part sent as text must stay this small once JSON-escaped (control characters grow sixfold); else base64. */
 const MAX_TEXT_PART_CHARS = 7 * 1024 * 1024;
 
+/** How long `text` is once JSON-escaped, quotes left out, without building the escaped copy. */
+function escapedLength(text: string): number {
+  let length = text.length;
+  // '"', '\\' and \b \f \n \r \t take two characters; other control characters six (\u0001).
+  for (const [char] of text.matchAll(/[\u0000-\u001f"\\]/g)) length += /["\\\b\f\n\r\t]/.test(char) ? 1 : 5;
+  return length;
+}
+
 /** `end` moved back to the start of a UTF-8 character, so a text part never splits one (unless it is one). */
 function characterBoundary(body: Buffer, start: number, end: number): number {
   let boundary = end;
@@ -78,8 +86,10 @@ export class ArtifactService {
     return describe(await this.store.put(session, key, { body, sha256, contentType, metadata }));
   }
 
-  /** Returns the body as text when the content type is textual and the bytes are UTF-8, else base64. */
-  /** The artifact, or the part of it from `offset` (at most `length`, at most MAX_READ_BYTES bytes). */
+  /**
+   * The artifact, or the part of it from `offset` (at most `length`, at most MAX_READ_BYTES bytes): as text
+   * when the content type is textual and the part is UTF-8, else base64.
+   */
   async get(session: TenantSession, input: ArtifactGetInput) {
     const { meta, body } = await this.read(session, input.key);
     const offset = input.offset ?? 0;
@@ -90,7 +100,7 @@ export class ArtifactService {
     const range = { offset, length: part.length, next_offset: end < body.length ? end : null };
     // Not valid UTF-8 (binary, or an offset inside a character): base64, as for binary types.
     const text = textOf(meta.contentType, part);
-    return text !== undefined && JSON.stringify(text).length <= MAX_TEXT_PART_CHARS
+    return text !== undefined && escapedLength(text) + 2 <= MAX_TEXT_PART_CHARS
       ? { ...describe(meta), ...range, encoding: 'utf8' as const, content: text }
       : { ...describe(meta), ...range, encoding: 'base64' as const, content_base64: part.toString('base64') };
   }

@@ -100,7 +100,7 @@ export class WorkflowService {
       throw error;
     }
     // An input over the payload quota: refused like StartExecution refuses it, not started as a failed execution.
-    if (started.snapshot.status === 'FAILED') throw invalidArgument('input', `${started.snapshot.cause ?? started.snapshot.error}`);
+    if (started.snapshot.status === 'FAILED') throw invalidArgument('input', started.snapshot.cause ?? 'is over the payload size quota');
     const record: ExecutionRecord = {
       id,
       tenantId: session.tenantId,
