@@ -288,9 +288,9 @@ describe('agent-mesh doctor', () => {
         code: 'unavailable',
         message: 'a service agent-mesh depends on did not answer; retry later (the operator can run agent-mesh doctor)',
       });
-      // The operator's detail is in the log.
-      expect(unreachable.stderr()).toMatch(/"code":"ECONNREFUSED"/);
-      expect(missingTable.stderr()).toMatch(/ResourceNotFoundException/);
+      // The operator's detail is in the log (written asynchronously, so it may follow the reply); fails after 5 s.
+      await unreachable.waitForStderr(/"code":"ECONNREFUSED"/);
+      await missingTable.waitForStderr(/ResourceNotFoundException/);
     } finally {
       await Promise.all([missingTable.close(), unreachable.close()]);
       data.cleanup();

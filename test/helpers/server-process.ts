@@ -38,6 +38,8 @@ export interface ServerHandle {
   /** The child's pid, for kill -9 tests. */
   pid: number;
   stderr(): string;
+  /** Waits until stderr matches: the server's log is written asynchronously, so it can follow the reply it explains. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<string>;
   call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
   close(): Promise<void>;
 }
@@ -65,6 +67,14 @@ export async function startServer(env: Record<string, string>): Promise<ServerHa
     transport,
     pid: transport.pid!,
     stderr: () => stderr,
+    waitForStderr: async (pattern, timeoutMs = 5_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(stderr)) {
+        if (Date.now() > deadline) throw new Error(`stderr never matched ${pattern}:\n${stderr.slice(-4000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return stderr;
+    },
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
     // Waits for the process to exit too: it flushes (audit, deliveries) on the way out, and a test must not
     // stop the store under it (an in-process emulator) before it is done.
