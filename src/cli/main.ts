@@ -43,6 +43,10 @@ async function main(argv: string[]): Promise<void> {
   const logger = createLogger(config.logLevel);
   process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
+  // Node prints process warnings (the AWS SDK's notice about Node versions, deprecations) as plain text;
+  // stderr is the JSON log, so they go through the logger instead.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => logger.warn({ warning: { name: warning.name, message: warning.message } }, 'node warning'));
   // Each command loads only its own modules: a stdio server (one per client window) never loads HTTP's.
   if (command === 'serve') return (await import('./serve.js')).runServe(argv.slice(1), config, logger);
   if (command === 'tenants' || command === 'keys') return (await import('./admin.js')).runAdmin(command, argv.slice(1), config, logger);

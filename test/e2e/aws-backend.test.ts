@@ -291,6 +291,10 @@ describe('agent-mesh doctor', () => {
       // The operator's detail is in the log (written asynchronously, so it may follow the reply); fails after 5 s.
       await unreachable.waitForStderr(/"code":"ECONNREFUSED"/);
       await missingTable.waitForStderr(/ResourceNotFoundException/);
+      // Every line is the JSON log, including Node's own warnings (the AWS SDK warns about Node versions).
+      for (const line of `${unreachable.stderr()}${missingTable.stderr()}`.split('\n').filter(Boolean)) {
+        expect(() => JSON.parse(line), line).not.toThrow();
+      }
     } finally {
       await Promise.all([missingTable.close(), unreachable.close()]);
       data.cleanup();
