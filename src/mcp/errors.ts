@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ERROR_CODES, MeshError, invalidArgument } from '../errors.js';
+import { issueText } from './issue-text.js';
 
 export const errorOutputSchema = z.strictObject({
   error: z.strictObject({
@@ -43,5 +44,5 @@ export function fromZodError(error: z.ZodError, input?: unknown, schema?: z.ZodO
   if (missing && issue.code === 'invalid_value') {
     return invalidArgument(field, `is required: ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`);
   }
-  return invalidArgument(field, issue.message.replace(/^Invalid input: /, ''));
+  return invalidArgument(field, issueText(issue, input === undefined ? undefined : valueAt(input, issue.path)));
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { fromZodError } from '../../src/mcp/errors.js';
-import { eventsAnalytics, eventsCreateAlert } from '../../src/mcp/tools/events.js';
-import { kvGet } from '../../src/mcp/tools/kv.js';
+import { eventsAnalytics, eventsCreateAlert, eventsSend } from '../../src/mcp/tools/events.js';
+import { kvGet, kvList, kvSet } from '../../src/mcp/tools/kv.js';
+import { artifactsPut } from '../../src/mcp/tools/artifacts.js';
 import type { Tool } from '../../src/mcp/tool.js';
 
 /** The error a tools/call with these arguments gets, as the server builds it. */
@@ -27,8 +28,21 @@ describe('argument errors, as a model reads them', () => {
   });
 
   it('names a wrong value by its path, and an unknown key inside an argument without the tool list', () => {
-    expect(refusal(eventsAnalytics, { bucket: 'week' })).toMatchObject({ field: 'bucket', message: expect.stringMatching(/^bucket: Invalid option/) });
+    expect(refusal(eventsAnalytics, { bucket: 'week' })).toEqual({ field: 'bucket', message: 'bucket: must be one of "minute", "hour", "day"' });
     const alert = refusal(eventsCreateAlert, { name: 'a', event_pattern: { source: ['x'] }, channel: { type: 'webhook', url: 'https://example.com/h', colour: 'red' } });
     expect(alert).toEqual({ field: 'channel.colour', message: 'channel.colour: is not a known argument of this tool' });
+  });
+
+  it('says what a wrong value should be, and what it was, in plain words', () => {
+    const message = (tool: Tool, args: Record<string, unknown>) => refusal(tool, args).message;
+    expect(message(kvSet, { key: 'k', value: 1, ttl_seconds: 1.5 })).toBe('ttl_seconds: must be a whole number, not 1.5');
+    expect(message(kvSet, { key: 'k', value: 1, ttl_seconds: '60' })).toBe('ttl_seconds: must be a number, not a string');
+    expect(message(kvSet, { key: 'k', value: 1, ttl_seconds: 0 })).toBe('ttl_seconds: must be at least 1');
+    expect(message(kvSet, { key: 'k', value: 1, if_absent: 'yes' })).toBe('if_absent: must be true or false, not a string');
+    expect(message(kvGet, { key: 5 })).toBe('key: must be a string, not 5');
+    expect(message(kvList, { limit: 5000 })).toBe('limit: must be at most 1000');
+    expect(message(eventsSend, { source: 'a', detail_type: 'b', detail: 'text' })).toBe('detail: must be an object, not a string');
+    expect(message(eventsSend, { source: 'a', detail_type: 'b', detail: [] })).toBe('detail: must be an object, not an array');
+    expect(message(artifactsPut, { key: 'a.txt', content: 'x', metadata: { owner: null } })).toBe('metadata.owner: must be a string, not null');
   });
 });

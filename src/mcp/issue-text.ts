@@ -1,0 +1,53 @@
+import type { z } from 'zod';
+
+/** What a value is, in the words of a message: `a string`, `an array`, `null`, `1.5`. */
+function kindOf(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'an array',
+  object: 'an object',
+  record: 'an object',
+};
+
+const UNITS: Record<string, [string, string]> = { string: ['character', 'characters'], array: ['item', 'items'], set: ['item', 'items'] };
+
+function bound(origin: string, relation: string, limit: number | bigint, inclusive: boolean): string {
+  const units = UNITS[origin];
+  if (units) return `must have ${relation === 'min' ? 'at least' : 'at most'} ${limit} ${Number(limit) === 1 ? units[0] : units[1]}`;
+  if (relation === 'min') return inclusive ? `must be at least ${limit}` : `must be more than ${limit}`;
+  return inclusive ? `must be at most ${limit}` : `must be less than ${limit}`;
+}
+
+/**
+ * One zod issue as the rest of a one-line message after the field's name: `must be a whole number, not
+ * 1.5`, `must be at most 1000`, `must be one of "minute", "hour", "day"`. zod's own wording ("Too big:
+ * expected number to be <=1000", "expected record, received string") reads as a schema's, not a person's.
+ */
+export function issueText(issue: z.core.$ZodIssue, value: unknown): string {
+  switch (issue.code) {
+    case 'invalid_type': {
+      const expected = EXPECTED[issue.expected];
+      if (expected) return `must be ${expected}, not ${kindOf(value)}`;
+      break;
+    }
+    case 'too_small':
+      if (issue.origin === 'string' && Number(issue.minimum) === 1) return 'must not be empty';
+      return bound(issue.origin, 'min', issue.minimum, issue.inclusive ?? true);
+    case 'too_big':
+      return bound(issue.origin, 'max', issue.maximum, issue.inclusive ?? true);
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((choice) => JSON.stringify(choice)).join(', ')}`;
+  }
+  return issue.message.replace(/^Invalid input: /, '');
+}
