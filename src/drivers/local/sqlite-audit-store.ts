@@ -14,18 +14,27 @@ interface AuditRow {
   duration_ms: number;
 }
 
+const INSERT = 'INSERT INTO audit (tenant, user_id, context_type, tool, outcome, at_ms, duration_ms) VALUES ';
+const ROW = '(?, ?, ?, ?, ?, ?, ?)';
+/** Rows per INSERT statement: one statement for many rows costs about half as much per row as one each. */
+const ROWS_PER_INSERT = 50;
+
+const columns = (entry: AuditEntry) => [entry.tenantId, entry.userId, entry.contextType, entry.tool, entry.outcome, entry.at, entry.durationMs];
+
 /** The audit log in the shared SQLite database, written in batches. */
 export class SqliteAuditStore implements AuditStore {
-  private readonly insert;
   private readonly appendTx;
   private readonly pruneStatement;
 
   constructor(private readonly db: SqliteDatabase) {
-    this.insert = db.prepare(
-      'INSERT INTO audit (tenant, user_id, context_type, tool, outcome, at_ms, duration_ms) VALUES (@tenantId, @userId, @contextType, @tool, @outcome, @at, @durationMs)',
-    );
+    const insertOne = db.prepare(INSERT + ROW);
+    const insertMany = db.prepare(INSERT + Array<string>(ROWS_PER_INSERT).fill(ROW).join(', '));
     this.appendTx = db.transaction((entries: readonly AuditEntry[]) => {
-      for (const entry of entries) this.insert.run(entry);
+      let next = 0;
+      for (; next + ROWS_PER_INSERT <= entries.length; next += ROWS_PER_INSERT) {
+        insertMany.run(entries.slice(next, next + ROWS_PER_INSERT).flatMap(columns));
+      }
+      for (; next < entries.length; next++) insertOne.run(columns(entries[next]!));
     });
     this.pruneStatement = db.prepare('DELETE FROM audit WHERE at_ms < ?');
   }
