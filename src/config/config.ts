@@ -9,6 +9,7 @@ import { TOOL_GROUPS, type Permission, type ToolGroup } from '../tenancy/tool-gr
 import { parseEgressAllowlist } from '../net/egress-policy.js';
 import { parseKey } from '../secrets/secret-key.js';
 import { checkJwtSettings, type JwtSettings } from '../tenancy/auth/jwt.js';
+import { issueText, valueAt } from './issue-text.js';
 import { configFileSchema, TENANT_ID_PATTERN, type ConfigFile, type StdioCommandRule, type TenantPolicyInput } from './file-schema.js';
 
 export const CONTEXT_TYPES = ['user', 'agent', 'service', 'workflow'] as const;
@@ -153,7 +154,7 @@ export function parseConfigText(text: string, source: string): ConfigFile {
     throw new ConfigError(`${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
   }
   const parsed = configFileSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new ConfigError(`${source}: ${formatIssues(parsed.error.issues)}`);
+  if (!parsed.success) throw new ConfigError(`${source}: ${formatIssues(parsed.error.issues, raw ?? {})}`);
   return parsed.data;
 }
 
@@ -167,7 +168,7 @@ function readConfigFile(path: string): ConfigFile {
   return parseConfigText(text, path);
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string {
   return issues
     .slice(0, 5)
     .map((issue) => {
@@ -177,7 +178,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
           ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`
           : issue.code === 'invalid_key'
             ? (issue.issues[0]?.message ?? issue.message)
-            : issue.message;
+            : issueText(issue, valueAt(input, issue.path));
       return path ? `${path}: ${message}` : message;
     })
     .join('; ');

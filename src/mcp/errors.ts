@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ERROR_CODES, MeshError, invalidArgument } from '../errors.js';
-import { issueText } from './issue-text.js';
+import { issueText, valueAt } from '../config/issue-text.js';
 
 export const errorOutputSchema = z.strictObject({
   error: z.strictObject({
@@ -22,9 +22,6 @@ export function toolError(error: MeshError): CallToolResult {
     structuredContent: { error: { code: error.code, message: error.message, ...error.details } },
   };
 }
-
-const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =>
-  path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
 
 /**
  * One problem zod found, as invalid_argument naming the field. An argument the tool does not know comes

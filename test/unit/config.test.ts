@@ -64,12 +64,14 @@ describe('config', () => {
 
   it.each([
     ['a typo in a key', { defaults: { rateLimit: {} } }, /mesh\.json: defaults: unknown key "rateLimit"/],
-    ['a wrong type', { tenants: { acme: { rateLimits: { s3: { capacity: 'five', refillPerSecond: 1 } } } } }, /tenants\.acme\.rateLimits\.s3\.capacity: .*number/],
+    ['a wrong type', { tenants: { acme: { rateLimits: { s3: { capacity: 'five', refillPerSecond: 1 } } } } }, /tenants\.acme\.rateLimits\.s3\.capacity: must be a number, not a string/],
     ['an unknown service', { defaults: { rateLimits: { lambda: { capacity: 1, refillPerSecond: 1 } } } }, /defaults\.rateLimits/],
-    ['a zero capacity', { defaults: { rateLimits: { s3: { capacity: 0, refillPerSecond: 1 } } } }, /defaults\.rateLimits\.s3\.capacity/],
+    ['a zero capacity', { defaults: { rateLimits: { s3: { capacity: 0, refillPerSecond: 1 } } } }, /defaults\.rateLimits\.s3\.capacity: must be more than 0/],
     ['a bad permission', { tenants: { acme: { permissions: ['kv:delete'] } } }, /tenants\.acme\.permissions\.0: not a permission/],
     ['a bad tenant id', { tenants: { '../x': {} } }, /tenants\.\.\.\/x: tenant ids are/],
-    ['a negative limit', { defaults: { limits: { maxKeys: -1 } } }, /defaults\.limits\.maxKeys/],
+    ['a negative limit', { defaults: { limits: { maxKeys: -1 } } }, /defaults\.limits\.maxKeys: must be more than 0/],
+    ['a missing refill rate', { defaults: { rateLimits: { s3: { capacity: 5 } } } }, /defaults\.rateLimits\.s3\.refillPerSecond: is required/],
+    ['a fractional limit', { defaults: { limits: { maxKeys: 1.5 } } }, /defaults\.limits\.maxKeys: must be a whole number, not 1\.5/],
   ])('refuses a file with %s, naming the place', (_name, body, message) => {
     const path = withFile('mesh.json', JSON.stringify(body));
     expect(() => loadConfig({ AGENT_MESH_CONFIG: path })).toThrowError(message);

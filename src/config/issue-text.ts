@@ -1,5 +1,9 @@
 import type { z } from 'zod';
 
+/** The value at a zod issue's path in the input it was found in. */
+export const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
+
 /** What a value is, in the words of a message: `a string`, `an array`, `null`, `1.5`. */
 function kindOf(value: unknown): string {
   if (value === undefined) return 'nothing';
@@ -30,13 +34,15 @@ function bound(origin: string, relation: string, limit: number | bigint, inclusi
 }
 
 /**
- * One zod issue as the rest of a one-line message after the field's name: `must be a whole number, not
+ * One zod issue (of a tool's arguments, or of the config file) as the rest of a one-line message after the
+ * field's name: `must be a whole number, not
  * 1.5`, `must be at most 1000`, `must be one of "minute", "hour", "day"`. zod's own wording ("Too big:
  * expected number to be <=1000", "expected record, received string") reads as a schema's, not a person's.
  */
 export function issueText(issue: z.core.$ZodIssue, value: unknown): string {
   switch (issue.code) {
     case 'invalid_type': {
+      if (value === undefined) return 'is required';
       const expected = EXPECTED[issue.expected];
       if (expected) return `must be ${expected}, not ${kindOf(value)}`;
       break;
