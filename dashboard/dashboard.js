@@ -45,10 +45,16 @@ class Mesh {
   }
 }
 
-function rows(table, header, items, cells) {
+function rows(table, header, items, cells, empty) {
   table.replaceChildren();
   const head = table.insertRow();
   for (const h of header) head.appendChild(document.createElement('th')).appendChild(text(h));
+  if (items.length === 0 && empty) {
+    const td = table.insertRow().insertCell();
+    td.colSpan = header.length;
+    td.className = 'muted';
+    td.appendChild(text(empty));
+  }
   for (const item of items) {
     const row = table.insertRow();
     for (const cell of cells(item)) {
@@ -108,7 +114,7 @@ async function refresh(mesh) {
     guard('workflows', async () => {
       const listed = await mesh.call('workflow_list', { limit: 20 });
       if (!listed) return undefined;
-      rows($('workflows'), ['execution', 'workflow', 'status', 'state', 'started'], listed.executions, (e) => [e.execution_name, e.workflow, status(e.status), e.current_state, e.started_at]);
+      rows($('workflows'), ['execution', 'workflow', 'status', 'state', 'started'], listed.executions, (e) => [e.execution_name, e.workflow, status(e.status), e.current_state, e.started_at], 'no executions yet');
       return true;
     }),
     guard('kv', async () => {
@@ -126,7 +132,7 @@ async function refresh(mesh) {
     guard('integrations', async () => {
       const integrations = await mesh.call('integration_list');
       if (!integrations) return undefined;
-      rows($('integrations'), ['name', 'transport', 'status', 'tools', 'last error'], integrations.integrations, (i) => [i.name, i.transport, i.status, i.tool_count, i.last_error]);
+      rows($('integrations'), ['name', 'transport', 'status', 'tools', 'last error'], integrations.integrations, (i) => [i.name, i.transport, i.status, i.tool_count, i.last_error], 'no integrations registered');
       return true;
     }),
   ]);

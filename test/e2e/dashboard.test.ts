@@ -43,6 +43,9 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('#panels:not([hidden])');
     await expect.poll(() => page.textContent('#feed-state')).toBe('live');
     await expect.poll(() => page.textContent('#health')).toMatch(/^ok · store ok/);
+    // Empty tables say so rather than showing a bare header.
+    await expect.poll(() => page.textContent('#integrations')).toContain('no integrations registered');
+    await expect.poll(() => page.textContent('#workflows')).toContain('no executions yet');
 
     const client = await httpClient(server.url, key);
     try {
