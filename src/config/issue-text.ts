@@ -6,7 +6,6 @@ export const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =
 
 /** What a value is, in the words of a message: `a string`, `an array`, `null`, `1.5`. */
 function kindOf(value: unknown): string {
-  if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'number') return String(value);
@@ -26,7 +25,7 @@ const EXPECTED: Record<string, string> = {
 
 const UNITS: Record<string, [string, string]> = { string: ['character', 'characters'], array: ['item', 'items'], set: ['item', 'items'] };
 
-function bound(origin: string, relation: string, limit: number | bigint, inclusive: boolean): string {
+function bound(origin: string, relation: 'min' | 'max', limit: number | bigint, inclusive: boolean): string {
   const units = UNITS[origin];
   if (units) return `must have ${relation === 'min' ? 'at least' : 'at most'} ${limit} ${Number(limit) === 1 ? units[0] : units[1]}`;
   if (relation === 'min') return inclusive ? `must be at least ${limit}` : `must be more than ${limit}`;
@@ -34,10 +33,10 @@ function bound(origin: string, relation: string, limit: number | bigint, inclusi
 }
 
 /**
- * One zod issue (of a tool's arguments, or of the config file) as the rest of a one-line message after the
- * field's name: `must be a whole number, not
- * 1.5`, `must be at most 1000`, `must be one of "minute", "hour", "day"`. zod's own wording ("Too big:
- * expected number to be <=1000", "expected record, received string") reads as a schema's, not a person's.
+ * One zod issue (of a tool's arguments or of the config file) as the rest of a one-line message after the
+ * field's name: `is required`, `must be a whole number, not 1.5`, `must be at most 1000`, `must be one of
+ * "minute", "hour", "day"`. zod's own wording ("Too big: expected number to be <=1000", "expected record,
+ * received string") reads as a schema's, not a person's.
  */
 export function issueText(issue: z.core.$ZodIssue, value: unknown): string {
   switch (issue.code) {

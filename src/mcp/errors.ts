@@ -37,9 +37,8 @@ export function fromZodError(error: z.ZodError, input?: unknown, schema?: z.ZodO
     return invalidArgument(field === 'arguments' ? unknown! : `${field}.${unknown}`, `is not a known argument of this tool${known}`);
   }
   const missing = issue.path.length > 0 && input !== undefined && valueAt(input, issue.path) === undefined;
-  if (issue.code === 'invalid_type' && (missing || /received undefined$/.test(issue.message))) return invalidArgument(field, 'is required');
   if (missing && issue.code === 'invalid_value') {
     return invalidArgument(field, `is required: ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`);
   }
-  return invalidArgument(field, issueText(issue, input === undefined ? undefined : valueAt(input, issue.path)));
+  return invalidArgument(field, issueText(issue, valueAt(input, issue.path)));
 }
