@@ -51,8 +51,10 @@ export function issueText(issue: z.core.$ZodIssue, value: unknown): string {
       return bound(issue.origin, 'min', issue.minimum, issue.inclusive ?? true);
     case 'too_big':
       return bound(issue.origin, 'max', issue.maximum, issue.inclusive ?? true);
-    case 'invalid_value':
-      return `must be one of ${issue.values.map((choice) => JSON.stringify(choice)).join(', ')}`;
+    case 'invalid_value': {
+      const choices = issue.values.map((choice) => JSON.stringify(choice)).join(', ');
+      return value === undefined ? `is required: ${choices}` : `must be one of ${choices}`;
+    }
   }
   return issue.message.replace(/^Invalid input: /, '');
 }

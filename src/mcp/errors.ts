@@ -36,9 +36,5 @@ export function fromZodError(error: z.ZodError, input?: unknown, schema?: z.ZodO
     const known = schema && issue.path.length === 0 ? ` (its arguments: ${Object.keys(schema.shape).join(', ')})` : '';
     return invalidArgument(field === 'arguments' ? unknown! : `${field}.${unknown}`, `is not a known argument of this tool${known}`);
   }
-  const missing = issue.path.length > 0 && input !== undefined && valueAt(input, issue.path) === undefined;
-  if (missing && issue.code === 'invalid_value') {
-    return invalidArgument(field, `is required: ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`);
-  }
   return invalidArgument(field, issueText(issue, valueAt(input, issue.path)));
 }
