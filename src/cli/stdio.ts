@@ -5,10 +5,18 @@ import { DirectToolCalls } from '../mcp/direct-tool-calls.js';
 import { createMcpServer } from '../mcp/server.js';
 import { toolsCallHandlerOf } from '../mcp/tools-call-handler.js';
 import { sessionFromStdioEnvironment } from '../tenancy/auth/stdio-identity.js';
+import { DrainingTransport } from '../transport/draining-transport.js';
 import { StdioServerTransport } from '../transport/stdio-server-transport.js';
 import { VERSION } from '../version.js';
 
-/** Serves one tenant session over stdin/stdout until stdin closes or a signal arrives. */
+/** As long as `serve` gives in-flight calls on SIGTERM. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Serves one tenant session over stdin/stdout until stdin closes or a signal arrives; either way the calls
+ * already received are finished and answered first (for at most SHUTDOWN_GRACE_MS). A second signal
+ * stops at once.
+ */
 export async function runStdio(config: Config, logger: Logger): Promise<void> {
   const app = await createApp(config, logger);
   const session = sessionFromStdioEnvironment(config);
@@ -18,16 +26,24 @@ export async function runStdio(config: Config, logger: Logger): Promise<void> {
     logger,
     exposeIntegrationTools: config.integrations.exposeTools,
   });
-  const transport = new DirectToolCalls(new StdioServerTransport(), toolsCallHandlerOf(server));
+  const stdio = new StdioServerTransport();
+  const draining = new DrainingTransport(stdio, SHUTDOWN_GRACE_MS);
+  const transport = new DirectToolCalls(draining, toolsCallHandlerOf(server));
 
   let stopping = false;
   const stop = async (reason: string): Promise<void> => {
-    if (stopping) return;
+    if (stopping) {
+      if (reason !== 'stdin closed') process.exit(1);
+      return;
+    }
     stopping = true;
-    logger.info({ reason }, 'agent-mesh stopping');
+    logger.info({ reason }, 'agent-mesh finishing in-flight calls and stopping');
+    await draining.drain();
     await server.close().catch(() => {});
     await app.close();
     logger.flush();
+    // Pipes are asynchronous on some platforms: the last answers must leave before the process does.
+    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
     process.exit(0);
   };
   transport.onclose = () => void stop('stdin closed');

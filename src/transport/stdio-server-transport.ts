@@ -20,6 +20,7 @@ export class StdioServerTransport implements Transport {
   private buffered = 0;
   private skippingOversizeLine = false;
   private closed = false;
+  private closeReported = false;
 
   constructor(
     private readonly input: Readable = process.stdin,
@@ -36,7 +37,11 @@ export class StdioServerTransport implements Transport {
     if (start < chunk.length) this.appendToLine(chunk.subarray(start));
   };
 
-  private readonly onEnd = (): void => void this.close();
+  /** The client closed stdin: nothing more will arrive, but answers still in the making can be written. */
+  private readonly onEnd = (): void => {
+    this.stopReading();
+    this.reportClose();
+  };
   private readonly onStreamError = (error: Error): void => this.onerror?.(error);
 
   async start(): Promise<void> {
@@ -106,10 +111,20 @@ export class StdioServerTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopReading();
+    this.reportClose();
+  }
+
+  private stopReading(): void {
     this.input.off('data', this.onData);
     this.input.off('end', this.onEnd);
     this.input.off('error', this.onStreamError);
     this.input.pause();
+  }
+
+  private reportClose(): void {
+    if (this.closeReported) return;
+    this.closeReported = true;
     this.onclose?.();
   }
 }
