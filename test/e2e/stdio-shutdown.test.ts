@@ -77,10 +77,10 @@ async function expectAllStored(prefix: string): Promise<void> {
     for (let i = 0; i < CALLS; i++) {
       const result = await server.call(i % 2 === 0 ? 'kv_get' : 'artifacts_get', { key: i % 2 === 0 ? `${prefix}/kv-${i}` : `${prefix}/file-${i}.txt` });
       expect(result.isError, `call ${i} was acknowledged but is not stored`).toBeFalsy();
-      if (i % 2 === 0) expect(structured<{ value: unknown }>(result).value).toEqual({ i });
-      else expect(structured<{ content: string }>(result).content).toBe(`body ${i} `.repeat(2000));
+      if (i % 2 === 0) expect(structured(result).value).toEqual({ i });
+      else expect(structured(result).content).toBe(`body ${i} `.repeat(2000));
     }
-    expect(structured<{ value: unknown }>(await server.call('kv_get', { key: `${prefix}/via-sdk` })).value).toBe(1);
+    expect(structured(await server.call('kv_get', { key: `${prefix}/via-sdk` })).value).toBe(1);
   } finally {
     await server.close();
   }
