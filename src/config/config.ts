@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { isScalar, parseDocument, Scalar, visit } from 'yaml';
 import type { z } from 'zod';
 import { DEFAULT_RATE_LIMITS, RATE_LIMITED_SERVICES, type RateLimitRules } from '../limits/services.js';
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from '../limits/resource-limits.js';
@@ -144,6 +144,21 @@ export function loadConfig(env: Env = process.env): Config {
  */
 function expandHome(path: string): string {
   return path === '~' ? homedir() : path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
+}
+
+/**
+ * YAML with every map key kept as written: keys here are names (tenant ids such as `0042` or `1e3`), and
+ * plain YAML would turn those into the numbers 42 and 1000, handing a tenant's policy to another tenant.
+ */
+function parseYaml(text: string): unknown {
+  const document = parseDocument(text);
+  if (document.errors.length > 0) throw document.errors[0];
+  visit(document, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && typeof pair.key.value !== 'string') pair.key = new Scalar(pair.key.source ?? String(pair.key.value));
+    },
+  });
+  return document.toJS();
 }
 
 export function parseConfigText(text: string, source: string): ConfigFile {

@@ -44,6 +44,16 @@ describe('config', () => {
     expect(config.policyFor('acme')).toMatchObject({ permissions: ['kv:*'], limits: { maxKeys: 10 } });
   });
 
+  it('keeps YAML tenant ids as written, so 0042 or 1e3 never hands a policy to tenant 42 or 1000', () => {
+    const yaml = `tenants:\n  0042:\n    permissions: [kv:read]\n  1e3:\n    permissions: [events:read]\n  true:\n    permissions: [kv:write]\n`;
+    const config = loadConfig({ AGENT_MESH_CONFIG: withFile('numeric.yaml', yaml) });
+    expect(config.policyFor('0042').permissions).toEqual(['kv:read']);
+    expect(config.policyFor('42').permissions).toEqual(['*']);
+    expect(config.policyFor('1e3').permissions).toEqual(['events:read']);
+    expect(config.policyFor('1000').permissions).toEqual(['*']);
+    expect(config.policyFor('true').permissions).toEqual(['kv:write']);
+  });
+
   it('expands a leading ~ in the data folder and the config path, as a shell would (MCP clients do not)', () => {
     expect(loadConfig({ AGENT_MESH_DATA_DIR: '~/mesh-data' }).dataDir).toBe(join(homedir(), 'mesh-data'));
     expect(loadConfig({ AGENT_MESH_DATA_DIR: '~' }).dataDir).toBe(homedir());
