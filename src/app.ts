@@ -24,6 +24,9 @@ import { KvService } from './services/kv-service.js';
 import { SecretBox } from './secrets/secret-box.js';
 import { loadSecretKey } from './secrets/secret-key.js';
 import { backgroundSessions } from './tenancy/auth/background-identity.js';
+import { delegatedSessions } from './tenancy/auth/delegated-identity.js';
+import { asMeshError } from './errors.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { VERSION } from './version.js';
 import { toolInvoker } from './mcp/tool-invoker.js';
 import { ALL_TOOLS } from './mcp/tools/index.js';
@@ -105,16 +108,55 @@ export async function createApp(config: Config, logger: Logger, options: { backg
     const end = transitions.find((t) => LIFECYCLE[t.type] !== undefined);
     if (end) void announce(execution, LIFECYCLE[end.type]!);
   };
+  // Task states act as their execution's starter (see delegated-identity.ts); lifecycle events and the
+  // engine's own bookkeeping stay with the service identity (`sessionFor`).
+  const actingAs = delegatedSessions(config);
+  const callTool = toolInvoker(ALL_TOOLS, () => services);
   const invoke = {
-    tool: toolInvoker(ALL_TOOLS, () => services),
+    tool: (session: TenantSession, tool: string, args: Record<string, unknown>, signal: AbortSignal) =>
+      audited(session, tool, () => callTool(session, tool, args, signal)),
     upstream: (session: TenantSession, integration: string, tool: string, args: Record<string, unknown>, signal: AbortSignal) =>
-      services.proxy.call(session, integration, tool, args, { signal }),
+      audited(session, 'mcp_proxy', () => services.proxy.call(session, integration, tool, args, { signal })),
+  };
+  /** Task calls land in the audit log like a client's calls, under the user the task ran as. */
+  const audited = async (session: TenantSession, tool: string, call: () => Promise<CallToolResult>): Promise<CallToolResult> => {
+    const started = performance.now();
+    try {
+      const result = await call();
+      const code = (result.structuredContent as { error?: { code?: string } } | undefined)?.error?.code;
+      services.audit.record(session, tool, !result.isError ? 'ok' : (code ?? 'tool_error'), performance.now() - started);
+      return result;
+    } catch (error) {
+      services.audit.record(session, tool, asMeshError(error).code, performance.now() - started);
+      throw error;
+    }
+  };
+  /**
+   * The session a Step Functions task runs as: its execution's starter, looked up by (workflow, execution
+   * name) and kept, as it never changes. Tasks of definitions deployed before tasks named their execution
+   * carry none and keep the old behaviour (the tenant's permissions); re-create such a workflow to fix that.
+   */
+  const starters = new Map<string, ExecutionRecord['startedBy'] | null>();
+  const remoteTaskSession = async (tenantId: string, execution: { workflow: string; name: string } | undefined): Promise<TenantSession> => {
+    if (!execution) return sessionFor(tenantId);
+    const key = JSON.stringify([tenantId, execution.workflow, execution.name]);
+    let startedBy = starters.get(key);
+    if (startedBy === undefined) {
+      const record = await workflowStore.findExecution(sessionFor(tenantId), execution.workflow, execution.name);
+      // Fail closed: a task of an execution this store does not know runs with no permissions at all.
+      startedBy = record ? (record.startedBy ?? null) : { userId: 'unknown', permissions: [] };
+      if (record) {
+        if (starters.size >= 1000) starters.delete(starters.keys().next().value!);
+        starters.set(key, startedBy);
+      }
+    }
+    return actingAs(tenantId, startedBy ?? undefined);
   };
   const remoteWorkflows = backend.remoteWorkflows;
   // On Step Functions the executions run there, and this process follows them; else its own runner drives them.
   const runner: ExecutionDriver = remoteWorkflows
     ? new RemoteExecutionTracker({ store: workflowStore, engine: remoteWorkflows.engine, sessionFor, logger, onTransitions })
-    : new WorkflowRunner({ store: workflowStore, machines, sessionFor, invoke, logger, onTransitions });
+    : new WorkflowRunner({ store: workflowStore, machines, sessionFor: actingAs, invoke, logger, onTransitions });
   const announce = async (execution: ExecutionRecord, detailType: string): Promise<void> => {
     const detail = {
       execution_id: execution.id,
@@ -165,14 +207,17 @@ export async function createApp(config: Config, logger: Logger, options: { backg
     workflows: new WorkflowService(workflowStore, machines, runner, limiter, new Set(ALL_TOOLS.map((tool) => tool.name)), (execution) => void announce(execution, 'ExecutionStarted'), remoteWorkflows?.engine),
     limiter,
   };
-  services.events.setWorkflowStarter((session, workflow, input, executionName) =>
-    services.workflows.start(sessionFor(session.tenantId), { name: workflow, input, execution_name: executionName }),
+  // A rule starts its workflow as the rule's creator (rules stored before creators were recorded: the tenant).
+  services.events.setWorkflowStarter((session, workflow, input, executionName, createdBy) =>
+    services.workflows.start(actingAs(session.tenantId, createdBy), { name: workflow, input, execution_name: executionName }),
   );
   const background = options.background ?? true;
   if (background) {
     runner.start();
     dispatcher.start();
-    remoteWorkflows?.tasks.start((tenantId, resource, input, signal) => runTask(sessionFor(tenantId), resource, input, undefined, invoke, signal));
+    remoteWorkflows?.tasks.start(async (tenantId, resource, input, signal, execution) =>
+      runTask(await remoteTaskSession(tenantId, execution), resource, input, undefined, invoke, signal),
+    );
   }
   const retentionMs = config.events.retentionDays * DAY_MS;
   const prune = () =>

@@ -1,3 +1,4 @@
+import type { Principal } from '../tenancy/principal.js';
 import type { TenantSession } from '../tenancy/session.js';
 import type { AlertChannel } from './alert-sink.js';
 
@@ -67,6 +68,11 @@ export interface RuleRecord {
   enabled: boolean;
   createdAt: number;
   updatedAt: number;
+  /**
+   * Who created (or last replaced) it: the workflows it starts run as this user, with these permissions.
+   * Absent on rules stored before creators were recorded.
+   */
+  createdBy?: Principal;
 }
 
 export interface AlertRecord {

@@ -44,8 +44,18 @@ export interface RemoteWorkflowEngine {
 /** A Task state's result, or the ASL error it fails with (agent-mesh.<code>, mcp.ToolError, States.Timeout…). */
 export type RemoteTaskOutcome = { ok: true; output: unknown } | { ok: false; error: string; cause: string };
 
-/** Runs the Task states of remote executions here (agent-mesh tools and MCP calls), as their tenant. */
-export type RemoteTaskRunner = (tenantId: string, resource: string, input: unknown, signal: AbortSignal) => Promise<RemoteTaskOutcome>;
+/**
+ * Runs the Task states of remote executions here (agent-mesh tools and MCP calls), for their tenant, as the
+ * starter of `execution` (the workflow and execution name; absent for tasks of definitions deployed before
+ * tasks named their execution).
+ */
+export type RemoteTaskRunner = (
+  tenantId: string,
+  resource: string,
+  input: unknown,
+  signal: AbortSignal,
+  execution?: { workflow: string; name: string },
+) => Promise<RemoteTaskOutcome>;
 
 /** Takes Task states of remote executions from the engine and runs them (Step Functions activities). */
 export interface RemoteTaskWorker {

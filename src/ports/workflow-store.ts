@@ -1,3 +1,4 @@
+import type { Principal } from '../tenancy/principal.js';
 import type { TenantSession } from '../tenancy/session.js';
 
 export interface WorkflowVersion {
@@ -28,6 +29,11 @@ export interface ExecutionRecord {
   stoppedAt: number | null;
   /** True when a cancel was asked for and not yet applied by the execution's runner. */
   abortRequested: boolean;
+  /**
+   * Who started it: the user and the permissions of the starting session. Its Task states run with these
+   * (narrowed to the tenant's policy). Absent on executions stored before starters were recorded.
+   */
+  startedBy?: Principal;
 }
 
 export interface HistoryEvent {
@@ -59,6 +65,8 @@ export interface WorkflowStore {
    */
   createExecution(session: TenantSession, execution: ExecutionRecord, history: Omit<HistoryEvent, 'seq'>[]): Promise<{ execution: ExecutionRecord; created: boolean }>;
   getExecution(session: TenantSession, id: string): Promise<ExecutionRecord | undefined>;
+  /** The execution of that workflow with that (execution) name, if any. */
+  findExecution(session: TenantSession, workflow: string, name: string): Promise<ExecutionRecord | undefined>;
   listExecutions(session: TenantSession, query: ExecutionQuery): Promise<ExecutionRecord[]>;
   history(session: TenantSession, id: string, afterSeq?: number): Promise<HistoryEvent[]>;
   requestAbort(session: TenantSession, id: string): Promise<boolean>;

@@ -150,6 +150,20 @@ export function describeEventStoreContract(driver: string, open: () => Promise<E
       expect(await store.listAlerts(a)).toEqual([]);
     });
 
+    run('keeps who created or last replaced a rule, for every process', async ({ store, peer }, a) => {
+      const creator = { userId: 'rule-maker', permissions: ['events:*' as const, 'workflow:write' as const] };
+      const workflowTarget = { type: 'workflow' as const, name: 'flow' };
+      await store.putRule(a, { ...rule('made', [workflowTarget]), createdBy: creator });
+      await store.putRule(a, rule('legacy'));
+      const [legacy, made] = await peer.listRules(a);
+      expect(made).toEqual({ ...rule('made', [workflowTarget]), createdBy: creator });
+      expect(legacy).toEqual(rule('legacy'));
+      expect('createdBy' in legacy!).toBe(false);
+      const replacer = { userId: 'other', permissions: ['*' as const] };
+      await peer.putRule(a, { ...rule('made', [workflowTarget], 2000), createdBy: replacer });
+      expect((await store.listRules(a)).find((r) => r.name === 'made')?.createdBy).toEqual(replacer);
+    });
+
     run('refuses to delete an alert while a rule targets it', async ({ store }, a) => {
       await store.putAlert(a, alert('pager'));
       await store.putRule(a, rule('r1', [{ type: 'alert', name: 'pager' }]));

@@ -321,5 +321,30 @@ export function describeWorkflowStoreContract(driver: string, open: () => Promis
       expect(await store.getExecution(limited, first.id)).toEqual(failed);
       await store.createExecution(b, execution(b), []);
     });
+
+    run('keeps who started an execution, through reads, listings, claims, checkpoints and other processes', async (fixture, a) => {
+      const { store } = fixture;
+      const startedBy = { userId: 'wf-user', permissions: ['workflow:*' as const, 'kv:read' as const] };
+      const record = execution(a, { name: 'started', startedBy });
+      expect((await store.createExecution(a, record, events('ExecutionStarted'))).execution).toEqual(record);
+      expect((await store.createExecution(a, execution(a, { name: 'started' }), [])).execution.startedBy).toEqual(startedBy);
+      expect((await store.getExecution(a, record.id))?.startedBy).toEqual(startedBy);
+      expect((await fixture.other().getExecution(a, record.id))?.startedBy).toEqual(startedBy);
+      expect((await store.findExecution(a, 'wf', 'started'))?.startedBy).toEqual(startedBy);
+      expect(await store.findExecution(a, 'wf', 'missing')).toBeUndefined();
+      expect(await store.findExecution(testSession('tenant-c'), 'wf', 'started')).toBeUndefined();
+      expect((await store.listExecutions(a, { limit: 10 })).find((r) => r.id === record.id)?.startedBy).toEqual(startedBy);
+      const [claimed] = await store.claimExecutions('owner', T0, T0 + LEASE, 5, alive);
+      expect(claimed?.startedBy).toEqual(startedBy);
+      expect(await store.checkpoint('owner', finished(claimed!), events('ExecutionSucceeded'))).toBe(true);
+      expect((await store.getExecution(a, record.id))?.startedBy).toEqual(startedBy);
+
+      // One without a starter (stored before starters were recorded) reads back without one.
+      const legacy = execution(a, { name: 'legacy' });
+      await store.createExecution(a, legacy, []);
+      const read = await store.getExecution(a, legacy.id);
+      expect(read).toEqual(legacy);
+      expect(read && 'startedBy' in read).toBe(false);
+    });
   });
 }

@@ -113,6 +113,12 @@ describe('toStepFunctionsDefinition', () => {
     expect(definition.States.P.Branches[0]!.States.Set!.Resource).toBe('agent-mesh:kv_set');
   });
 
+  it('names the workflow and the execution in every task when told the workflow, so the worker acts as its starter', () => {
+    const definition = { StartAt: 'T', States: { T: { Type: 'Task', Resource: 'agent-mesh:kv_set', Parameters: { key: 'k', value: 1 }, End: true } } };
+    const out = toStepFunctionsDefinition(definition, { ...options, workflow: 'nightly' }) as { States: { T: { Parameters: unknown } } };
+    expect(out.States.T.Parameters).toEqual({ resource: 'agent-mesh:kv_set', tenant: 'acme', workflow: 'nightly', 'execution.$': '$$.Execution.Name', input: { key: 'k', value: 1 } });
+  });
+
   it('accepts the definition as JSON text and rewrites the legacy Map Iterator', () => {
     const text = JSON.stringify({ StartAt: 'M', States: { M: { Type: 'Map', Iterator: { StartAt: 'T', States: { T: { Type: 'Task', Resource: 'agent-mesh:kv_get', End: true } } }, End: true } } });
     const out = toStepFunctionsDefinition(text, options) as { States: { M: { Iterator: { States: { T: { Resource: string } } } } } };

@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient, typ
 import { conflict, quotaExceeded } from '../../errors.js';
 import type { AlertChannel } from '../../ports/alert-sink.js';
 import type { AlertRecord, RuleRecord } from '../../ports/event-store.js';
+import { parsePrincipal } from '../../tenancy/principal.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import { DynamoRulesLock } from './dynamo-rules-lock.js';
 import { queryItems, queryPages } from './query-pages.js';
@@ -10,6 +11,7 @@ import { KIND, tenantPk } from './table-keys.js';
 type Item = Record<string, unknown>;
 
 function toRule(item: Item): RuleRecord {
+  const createdBy = parsePrincipal(item.createdBy);
   return {
     name: item.name as string,
     pattern: item.pattern as string,
@@ -18,6 +20,7 @@ function toRule(item: Item): RuleRecord {
     enabled: item.enabled as boolean,
     createdAt: item.createdAt as number,
     updatedAt: item.updatedAt as number,
+    ...(createdBy && { createdBy }),
   };
 }
 
@@ -50,6 +53,8 @@ export class DynamoEventRules {
             enabled: rule.enabled,
             createdAt: (existing?.createdAt as number | undefined) ?? rule.createdAt,
             updatedAt: rule.updatedAt,
+            // A map attribute {userId, permissions}; absent on rules stored before creators were recorded.
+            ...(rule.createdBy && { createdBy: { userId: rule.createdBy.userId, permissions: [...rule.createdBy.permissions] } }),
           },
         }),
       );

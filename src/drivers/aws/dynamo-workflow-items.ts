@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { invalidArgument } from '../../errors.js';
 import type { ExecutionRecord, ExecutionStatus, HistoryEvent, WorkflowVersion } from '../../ports/workflow-store.js';
+import { parsePrincipal, type Principal } from '../../tenancy/principal.js';
 import { KIND, pad } from './table-keys.js';
 
 /*
@@ -62,6 +63,8 @@ export interface ExecutionItem {
   cause: string | null;
   startedAt: number;
   stoppedAt: number | null;
+  /** Who started it ({userId, permissions}, a map); absent on executions stored before starters were recorded. */
+  startedBy?: Principal;
   abortRequested: boolean;
   leaseOwner?: string;
   leaseUntil: number;
@@ -104,6 +107,7 @@ export function rethrow(error: unknown, field: string): never {
 }
 
 export async function toRecord(item: ExecutionItem): Promise<ExecutionRecord> {
+  const startedBy = parsePrincipal(item.startedBy);
   return {
     id: item.id,
     tenantId: item.tenantId,
@@ -119,6 +123,7 @@ export async function toRecord(item: ExecutionItem): Promise<ExecutionRecord> {
     startedAt: item.startedAt,
     stoppedAt: item.stoppedAt ?? null,
     abortRequested: item.abortRequested === true,
+    ...(startedBy && { startedBy }),
   };
 }
 

@@ -141,6 +141,7 @@ export class DynamoWorkflowStore implements WorkflowStore {
       abortRequested: false,
       leaseUntil: 0,
       historySeq: history.length,
+      ...(execution.startedBy && { startedBy: { userId: execution.startedBy.userId, permissions: [...execution.startedBy.permissions] } }),
       ...(execution.status === 'RUNNING' && { gsi1pk: GSI1_PK.runnableExecutions, gsi1sk: keys.runnable(0, id) }),
     };
     await this.client.send(
@@ -187,6 +188,10 @@ export class DynamoWorkflowStore implements WorkflowStore {
   async getExecution(session: TenantSession, id: string): Promise<ExecutionRecord | undefined> {
     const item = await this.readExecution(tenantPk(session), id);
     return item && toRecord(item);
+  }
+
+  findExecution(session: TenantSession, workflow: string, name: string): Promise<ExecutionRecord | undefined> {
+    return this.byName(tenantPk(session), workflow, name);
   }
 
   /**

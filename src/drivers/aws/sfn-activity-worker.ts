@@ -9,8 +9,17 @@ import {
 import { asMeshError } from '../../errors.js';
 import type { Logger } from '../../logging.js';
 
-/** Runs one agent-mesh task (`agent-mesh:<tool>` or `mcp:<integration>/<tool>`) as the tenant; its result becomes the task output. */
-export type ActivityTaskRunner = (tenantId: string, resource: string, input: unknown, signal: AbortSignal) => Promise<unknown>;
+/**
+ * Runs one agent-mesh task (`agent-mesh:<tool>` or `mcp:<integration>/<tool>`) for the tenant, as the starter of
+ * `execution` (absent for definitions deployed before tasks named their execution); its result becomes the task output.
+ */
+export type ActivityTaskRunner = (
+  tenantId: string,
+  resource: string,
+  input: unknown,
+  signal: AbortSignal,
+  execution?: { workflow: string; name: string },
+) => Promise<unknown>;
 
 /** Thrown by a runner to fail the task with exactly this ASL error name (mcp.ToolError, States.Timeout, …). */
 export class ActivityTaskFailure extends Error {
@@ -152,7 +161,7 @@ export class SfnActivityWorker {
     try {
       let output: string;
       try {
-        output = JSON.stringify((await this.options.run(task.tenant, task.resource, task.input, running.abort.signal)) ?? null);
+        output = JSON.stringify((await this.options.run(task.tenant, task.resource, task.input, running.abort.signal, task.execution)) ?? null);
       } catch (error) {
         if (gone) return;
         if (running.shutdown) {
@@ -226,7 +235,7 @@ export class SfnActivityWorker {
   }
 }
 
-function parseTask(text: string): { resource: string; tenant: string; input: unknown } | undefined {
+function parseTask(text: string): { resource: string; tenant: string; input: unknown; execution?: { workflow: string; name: string } } | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -234,7 +243,8 @@ function parseTask(text: string): { resource: string; tenant: string; input: unk
     return undefined;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const { resource, tenant, input } = value as Record<string, unknown>;
+  const { resource, tenant, input, workflow, execution } = value as Record<string, unknown>;
   if (typeof resource !== 'string' || !RESOURCE.test(resource) || typeof tenant !== 'string' || !TENANT_ID.test(tenant)) return undefined;
-  return { resource, tenant, input: input === undefined ? null : input };
+  if ((workflow !== undefined || execution !== undefined) && (typeof workflow !== 'string' || typeof execution !== 'string')) return undefined;
+  return { resource, tenant, input: input === undefined ? null : input, ...(typeof workflow === 'string' && typeof execution === 'string' && { execution: { workflow, name: execution } }) };
 }

@@ -45,6 +45,11 @@ export interface SfnDefinitionOptions {
   tenantId: string;
   /** The shared activity that agent-mesh's workers poll. */
   activityArn: string;
+  /**
+   * The workflow's name. When given, every task also carries `workflow` and `execution` (the execution's
+   * name, from the context object), so the worker runs it as the execution's starter.
+   */
+  workflow?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -55,7 +60,7 @@ const AGENT_MESH_RESOURCE = /^(agent-mesh:\S+|mcp:[^\s/]+\/\S+)$/;
 /**
  * The definition Step Functions runs for a tenant's workflow. Every Task whose Resource is `agent-mesh:<tool>`
  * or `mcp:<integration>/<tool>` (at any depth: Parallel branches, Map processors) becomes a task of the shared
- * activity whose effective input is `{resource, tenant, input}`: `input` is what the original Parameters (or
+ * activity whose effective input is `{resource, tenant, workflow, execution, input}`: `input` is what the original Parameters (or
  * the state's effective input, without Parameters) evaluate to, so the worker calls the same tool with the
  * same arguments as the embedded engine would. The tenant is written here, never taken from the client, and
  * any other Task resource — the activity ARN itself included — is refused, so a definition cannot run a task
@@ -134,5 +139,6 @@ function rewriteTask(state: Json, at: string, options: SfnDefinitionOptions): vo
   const hasParameters = Object.prototype.hasOwnProperty.call(state, 'Parameters');
   const input: Json = hasParameters ? { input: state.Parameters } : { 'input.$': '$' };
   state.Resource = options.activityArn;
-  state.Parameters = { resource, tenant: options.tenantId, ...input };
+  const execution: Json = options.workflow === undefined ? {} : { workflow: options.workflow, 'execution.$': '$$.Execution.Name' };
+  state.Parameters = { resource, tenant: options.tenantId, ...execution, ...input };
 }

@@ -84,8 +84,8 @@ export class StepFunctionsTaskWorker implements RemoteTaskWorker {
     this.worker = new SfnActivityWorker({
       client: this.client,
       activityArn: this.engine.workflows.activityArn,
-      run: async (tenantId, resource, input, signal) => {
-        const outcome = await run(tenantId, resource, input, signal);
+      run: async (tenantId, resource, input, signal, execution) => {
+        const outcome = await run(tenantId, resource, input, signal, execution);
         if (outcome.ok) return outcome.output;
         throw new ActivityTaskFailure(outcome.error, outcome.cause);
       },

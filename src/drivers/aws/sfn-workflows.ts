@@ -85,7 +85,7 @@ export class StepFunctionsWorkflows {
   /** Creates the tenant's state machine for the workflow, or updates its definition. */
   async deploy(tenantId: string, workflow: string, definition: unknown): Promise<{ stateMachineArn: string; created: boolean }> {
     const name = stateMachineName(tenantId, workflow);
-    const text = JSON.stringify(toStepFunctionsDefinition(definition, { tenantId, activityArn: this.activityArn }));
+    const text = JSON.stringify(toStepFunctionsDefinition(definition, { tenantId, activityArn: this.activityArn, workflow }));
     const stateMachineArn = `${this.arnBase}:stateMachine:${name}`;
     try {
       await this.client.send(

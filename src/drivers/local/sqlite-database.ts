@@ -69,6 +69,9 @@ const MIGRATIONS: readonly string[] = [
      outcome TEXT NOT NULL, at_ms INTEGER NOT NULL, duration_ms REAL NOT NULL);
    CREATE INDEX audit_by_tenant ON audit (tenant, at_ms, seq);
    CREATE INDEX audit_by_time ON audit (at_ms);`,
+  // Who started an execution / created a rule (JSON {userId, permissions}); NULL for rows from before.
+  `ALTER TABLE executions ADD COLUMN started_by TEXT;
+   ALTER TABLE event_rules ADD COLUMN created_by TEXT;`,
 ];
 
 export const MIGRATION_COUNT = MIGRATIONS.length;

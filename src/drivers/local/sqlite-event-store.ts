@@ -13,6 +13,7 @@ import type {
   RuleRecord,
   StoredEvent,
 } from '../../ports/event-store.js';
+import { parsePrincipal, type Principal } from '../../tenancy/principal.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './sqlite-database.js';
@@ -26,6 +27,7 @@ interface RuleRow {
   enabled: number;
   created_ms: number;
   updated_ms: number;
+  created_by: string | null;
 }
 
 interface AlertRow {
@@ -68,7 +70,16 @@ const toRule = (row: RuleRow): RuleRecord => ({
   enabled: row.enabled === 1,
   createdAt: row.created_ms,
   updatedAt: row.updated_ms,
+  ...createdBy(row.created_by),
 });
+
+function createdBy(text: string | null): Pick<RuleRecord, 'createdBy'> {
+  const principal = text === null ? undefined : parsePrincipal(text);
+  return principal ? { createdBy: principal } : {};
+}
+
+const principalText = (principal: Principal | undefined): string | null =>
+  principal ? JSON.stringify({ userId: principal.userId, permissions: principal.permissions }) : null;
 
 const toAttempt = (row: AttemptRow): AttemptRecord => ({
   deliveryId: row.delivery_id,
@@ -121,10 +132,11 @@ export class SqliteEventStore implements EventStore {
       rules: db.prepare<[string], RuleRow>('SELECT * FROM event_rules WHERE tenant = ? ORDER BY name'),
       ruleCount: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM event_rules WHERE tenant = ?'),
       upsertRule: db.prepare(
-        `INSERT INTO event_rules (tenant, name, pattern, targets, description, enabled, created_ms, updated_ms)
-         VALUES (@tenant, @name, @pattern, @targets, @description, @enabled, @createdAt, @updatedAt)
+        `INSERT INTO event_rules (tenant, name, pattern, targets, description, enabled, created_ms, updated_ms, created_by)
+         VALUES (@tenant, @name, @pattern, @targets, @description, @enabled, @createdAt, @updatedAt, @createdBy)
          ON CONFLICT (tenant, name) DO UPDATE SET pattern = excluded.pattern, targets = excluded.targets,
-           description = excluded.description, enabled = excluded.enabled, updated_ms = excluded.updated_ms`,
+           description = excluded.description, enabled = excluded.enabled, updated_ms = excluded.updated_ms,
+           created_by = excluded.created_by`,
       ),
       deleteRule: db.prepare('DELETE FROM event_rules WHERE tenant = ? AND name = ?'),
       alert: db.prepare<[string, string], AlertRow>('SELECT * FROM event_alerts WHERE tenant = ? AND name = ?'),
@@ -195,6 +207,7 @@ export class SqliteEventStore implements EventStore {
         enabled: rule.enabled ? 1 : 0,
         createdAt: existing?.created_ms ?? rule.createdAt,
         updatedAt: rule.updatedAt,
+        createdBy: principalText(rule.createdBy),
       });
       this.sql.bumpRevision.run(tenant);
       return { created: !existing };

@@ -1,5 +1,6 @@
 import { quotaExceeded } from '../../errors.js';
 import type { ExecutionQuery, ExecutionRecord, HistoryEvent, WorkflowStore, WorkflowVersion } from '../../ports/workflow-store.js';
+import { parsePrincipal } from '../../tenancy/principal.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { tenantPartition } from './tenant-partition.js';
@@ -23,6 +24,7 @@ interface ExecutionRow {
   abort_requested: number;
   lease_owner: string | null;
   lease_until_ms: number;
+  started_by: string | null;
 }
 
 const toExecution = (row: ExecutionRow): ExecutionRecord => ({
@@ -40,7 +42,13 @@ const toExecution = (row: ExecutionRow): ExecutionRecord => ({
   startedAt: row.started_ms,
   stoppedAt: row.stopped_ms,
   abortRequested: row.abort_requested === 1,
+  ...startedBy(row.started_by),
 });
+
+function startedBy(text: string | null): Pick<ExecutionRecord, 'startedBy'> {
+  const principal = text === null ? undefined : parsePrincipal(text);
+  return principal ? { startedBy: principal } : {};
+}
 
 const toWorkflow = (row: { name: string; version: number; definition: string; description: string; created_ms: number }): WorkflowVersion => ({
   name: row.name,
@@ -73,8 +81,8 @@ export class SqliteWorkflowStore implements WorkflowStore {
       byId: db.prepare<[string, string], ExecutionRow>(`${SELECT_EXECUTION} WHERE e.tenant = ? AND e.id = ?`),
       running: db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM executions WHERE tenant = ? AND status = 'RUNNING'`),
       insertExecution: db.prepare(
-        `INSERT INTO executions (id, tenant, name, workflow, version, status, started_ms)
-         VALUES (@id, @tenant, @name, @workflow, @version, @status, @startedAt)`,
+        `INSERT INTO executions (id, tenant, name, workflow, version, status, started_ms, started_by)
+         VALUES (@id, @tenant, @name, @workflow, @version, @status, @startedAt, @startedBy)`,
       ),
       insertCheckpoint: db.prepare('INSERT INTO execution_checkpoints (id, snapshot, current_state, history_seq) VALUES (?, ?, ?, ?)'),
       insertHistory: db.prepare('INSERT INTO execution_history (execution_id, seq, at_ms, type, state, detail) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -116,7 +124,8 @@ export class SqliteWorkflowStore implements WorkflowStore {
       if (running >= max) {
         throw quotaExceeded('maxConcurrentExecutions', max, `tenant has ${running} running executions, the limit maxConcurrentExecutions is ${max}`);
       }
-      this.sql.insertExecution.run({ ...execution, tenant });
+      const startedBy = execution.startedBy ? JSON.stringify({ userId: execution.startedBy.userId, permissions: execution.startedBy.permissions }) : null;
+      this.sql.insertExecution.run({ id: execution.id, name: execution.name, workflow: execution.workflow, version: execution.version, status: execution.status, startedAt: execution.startedAt, tenant, startedBy });
       this.sql.insertCheckpoint.run(execution.id, execution.snapshot, execution.currentState, history.length);
       this.appendHistory(execution.id, 0, history);
       return { execution, created: true };
@@ -176,6 +185,11 @@ export class SqliteWorkflowStore implements WorkflowStore {
 
   async getExecution(session: TenantSession, id: string): Promise<ExecutionRecord | undefined> {
     const row = this.sql.byId.get(tenantPartition(session), id);
+    return row ? toExecution(row) : undefined;
+  }
+
+  async findExecution(session: TenantSession, workflow: string, name: string): Promise<ExecutionRecord | undefined> {
+    const row = this.sql.byName.get(tenantPartition(session), workflow, name);
     return row ? toExecution(row) : undefined;
   }
 

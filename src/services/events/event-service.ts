@@ -4,6 +4,7 @@ import type { CompiledPattern } from '../../engine/patterns/index.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { EventEnvelope, EventStore, NewDelivery, StoredEvent } from '../../ports/event-store.js';
 import { requirePermission } from '../../tenancy/permissions.js';
+import type { Principal } from '../../tenancy/principal.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import {
   MAX_DETAIL_BYTES,
@@ -37,8 +38,11 @@ export interface QueryEventsInput {
   cursor?: string;
 }
 
-/** Starts a workflow for a rule's workflow target (wired once workflows exist). */
-export type WorkflowStarter = (session: TenantSession, workflow: string, input: unknown, executionName: string) => Promise<unknown>;
+/**
+ * Starts a workflow for a rule's workflow target (wired once workflows exist), as the rule's creator
+ * (`createdBy`, absent for rules stored before creators were recorded), not as the event's sender.
+ */
+export type WorkflowStarter = (session: TenantSession, workflow: string, input: unknown, executionName: string, createdBy: Principal | undefined) => Promise<unknown>;
 
 export interface EventServiceSettings {
   region: string;
@@ -85,7 +89,7 @@ export class EventService {
     const { index, alerts } = await this.rules.forTenant(session);
     const matchedRules: string[] = [];
     const alertNames = new Set<string>();
-    const workflowStarts: { workflow: string; input: unknown; rule: string }[] = [];
+    const workflowStarts: { workflow: string; input: unknown; rule: string; createdBy: Principal | undefined }[] = [];
     for (const match of index.match(envelope)) {
       if (match.kind === 'alert') {
         alertNames.add(match.alert.name);
@@ -94,7 +98,7 @@ export class EventService {
       matchedRules.push(match.rule.name);
       for (const target of match.rule.targets) {
         if (target.type === 'alert') alertNames.add(target.name);
-        else workflowStarts.push({ workflow: target.name, input: target.input ?? envelope, rule: match.rule.name });
+        else workflowStarts.push({ workflow: target.name, input: target.input ?? envelope, rule: match.rule.name, createdBy: match.rule.createdBy });
       }
     }
     const deliveries: NewDelivery[] = [];
@@ -111,7 +115,7 @@ export class EventService {
     for (const start of workflowStarts) {
       // Named after the event and rule, so a retried delivery of the same event starts it once.
       const executionName = `evt-${envelope.id}-${createHash('sha256').update(start.rule).digest('hex').slice(0, 12)}`;
-      this.startWorkflow?.(session, start.workflow, start.input, executionName).catch(() => {});
+      this.startWorkflow?.(session, start.workflow, start.input, executionName, start.createdBy).catch(() => {});
     }
     return { event_id: envelope.id, time: envelope.time, matched_rules: matchedRules.sort(), alerts_queued: deliveries.length };
   }

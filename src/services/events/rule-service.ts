@@ -3,6 +3,7 @@ import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { EventBus } from '../../ports/event-bus.js';
 import type { EventStore, RuleRecord, RuleTarget } from '../../ports/event-store.js';
 import { requirePermission } from '../../tenancy/permissions.js';
+import { principalOf } from '../../tenancy/principal.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import { decodeCursor, encodeCursor } from '../keys.js';
 import { toIso } from '../time.js';
@@ -45,6 +46,8 @@ export class RuleService {
 
   async create(session: TenantSession, input: CreateRuleInput) {
     requirePermission(session, 'events:write');
+    // A workflow target starts executions as the rule's creator: only one who may start workflows may set one.
+    if (input.targets.some((target) => 'workflow' in target)) requirePermission(session, 'workflow:write');
     const name = validateName(input.name);
     const { json } = compileInputPattern(input.event_pattern, 'event_pattern');
     if ((input.description ?? '').length > 512) throw invalidArgument('description', 'at most 512 characters');
@@ -60,6 +63,7 @@ export class RuleService {
       enabled: input.enabled ?? true,
       createdAt: now,
       updatedAt: now,
+      createdBy: principalOf(session),
     };
     const previous = this.bus ? (await this.store.listRules(session)).find((r) => r.name === name) : undefined;
     const { created } = await this.store.putRule(session, rule);

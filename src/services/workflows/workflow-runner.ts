@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { deliver, pendingEffects, step, type ExecutionInput, type Outcome, type Snapshot, type Transition } from '../../engine/asl/index.js';
 import { MeshError } from '../../errors.js';
 import type { ExecutionRecord } from '../../ports/workflow-store.js';
+import type { Principal } from '../../tenancy/principal.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import { historyOf, recordOf } from './execution-record.js';
 import { LeasedExecutions, type LeasedExecutionsOptions } from './leased-executions.js';
@@ -10,7 +11,11 @@ import { runTask, type ToolInvoker, type UpstreamInvoker } from './task-runner.j
 
 export interface RunnerOptions extends LeasedExecutionsOptions {
   machines: MachineCache;
-  sessionFor(tenantId: string): TenantSession;
+  /**
+   * The session an execution's Task states run as: its starter's (`startedBy`), within the tenant's policy.
+   * Executions stored before starters were recorded have none, and get the tenant's own permissions.
+   */
+  sessionFor(tenantId: string, startedBy: Principal | undefined): TenantSession;
   invoke: { tool: ToolInvoker; upstream: UpstreamInvoker };
 }
 
@@ -34,7 +39,7 @@ export class WorkflowRunner extends LeasedExecutions {
 
   protected async drive(initial: ExecutionRecord): Promise<void> {
     const { store, logger } = this.options;
-    const session = this.options.sessionFor(initial.tenantId);
+    const session = this.options.sessionFor(initial.tenantId, initial.startedBy);
     let record = initial;
     let snapshot = JSON.parse(initial.snapshot) as Snapshot;
     const inbox: ExecutionInput[] = [];

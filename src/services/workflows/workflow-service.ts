@@ -4,6 +4,7 @@ import { conflict, invalidArgument, notFound } from '../../errors.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { ExecutionRecord, ExecutionStatus, WorkflowStore } from '../../ports/workflow-store.js';
 import { requirePermission } from '../../tenancy/permissions.js';
+import { principalOf } from '../../tenancy/principal.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import { validateName } from '../events/event-input.js';
 import { toIso } from '../time.js';
@@ -116,6 +117,8 @@ export class WorkflowService {
       startedAt: now,
       stoppedAt: null,
       abortRequested: false,
+      // Its Task states run as the starter, never with more than this session may do itself.
+      startedBy: principalOf(session),
     };
     // A remote execution's history is mirrored from the engine, from its first event.
     const created = await this.store.createExecution(session, record, this.remote ? [] : historyOf(started.transitions));
