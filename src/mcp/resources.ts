@@ -10,7 +10,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { asMeshError, invalidArgument, type MeshError } from '../errors.js';
 import type { Services } from '../services/index.js';
-import { textOf } from '../services/content-types.js';
+import { sendableTextOf } from '../services/content-types.js';
 import { MAX_READ_BYTES } from '../services/artifact-service.js';
 import type { TenantSession } from '../tenancy/session.js';
 
@@ -102,7 +102,7 @@ export function registerResources(server: Server, session: TenantSession, servic
         // Sent whole, it would pass what an SDK stdio client accepts in one message, and the client would disconnect.
         throw invalidArgument('uri', `the artifact is ${body.length} bytes, more than a resource read returns (${MAX_READ_BYTES}); read it in parts with artifacts_get`);
       }
-      const text = textOf(meta.contentType, body);
+      const text = sendableTextOf(meta.contentType, body);
       return { contents: [{ uri, mimeType: meta.contentType, ...(text !== undefined ? { text } : { blob: body.toString('base64') }) }] };
     }),
   );

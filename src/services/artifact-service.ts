@@ -4,7 +4,7 @@ import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { ArtifactMeta, ArtifactStore } from '../ports/artifact-store.js';
 import { requirePermission } from '../tenancy/permissions.js';
 import type { TenantSession } from '../tenancy/session.js';
-import { guessContentType, isTextual, isValidContentType, textOf } from './content-types.js';
+import { guessContentType, isTextual, isValidContentType, sendableTextOf } from './content-types.js';
 import { DEFAULT_PAGE_SIZE } from './kv-service.js';
 import { decodeCursor, encodeCursor, validateKey, validatePrefix } from './keys.js';
 import { toIso } from './time.js';
@@ -29,17 +29,6 @@ export interface ArtifactGetInput {
  * parts, following next_offset.
  */
 export const MAX_READ_BYTES = 4 * 1024 * 1024;
-/** A part sent as text must stay this small once JSON-escaped (control characters grow sixfold); else base64. */
-const MAX_TEXT_PART_CHARS = 7 * 1024 * 1024;
-
-/** How long `text` is once JSON-escaped, quotes left out, without building the escaped copy. */
-function escapedLength(text: string): number {
-  let length = text.length;
-  // '"', '\\' and \b \f \n \r \t take two characters; other control characters six (\u0001).
-  for (const [char] of text.matchAll(/[\u0000-\u001f"\\]/g)) length += /["\\\b\f\n\r\t]/.test(char) ? 1 : 5;
-  return length;
-}
-
 /** `end` moved back to the start of a UTF-8 character, so a text part never splits one (unless it is one). */
 function characterBoundary(body: Buffer, start: number, end: number): number {
   let boundary = end;
@@ -99,8 +88,8 @@ export class ArtifactService {
     const part = body.subarray(offset, end);
     const range = { offset, length: part.length, next_offset: end < body.length ? end : null };
     // Not valid UTF-8 (binary, or an offset inside a character): base64, as for binary types.
-    const text = textOf(meta.contentType, part);
-    return text !== undefined && escapedLength(text) + 2 <= MAX_TEXT_PART_CHARS
+    const text = sendableTextOf(meta.contentType, part);
+    return text !== undefined
       ? { ...describe(meta), ...range, encoding: 'utf8' as const, content: text }
       : { ...describe(meta), ...range, encoding: 'base64' as const, content_base64: part.toString('base64') };
   }

@@ -53,3 +53,23 @@ export function textOf(contentType: string, body: Buffer): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Text sent in one message must stay this small once JSON-escaped (control characters grow sixfold), or
+ * it would pass the 10 MiB line an SDK stdio client accepts, and the client would disconnect.
+ */
+const MAX_TEXT_MESSAGE_CHARS = 7 * 1024 * 1024;
+
+/** How long `text` is once JSON-escaped, quotes left out, without building the escaped copy. */
+function escapedLength(text: string): number {
+  let length = text.length;
+  // '"', '\\' and \b \f \n \r \t take two characters; other control characters six (\u0001).
+  for (const [char] of text.matchAll(/[\u0000-\u001f"\\]/g)) length += /["\\\b\f\n\r\t]/.test(char) ? 1 : 5;
+  return length;
+}
+
+/** `body` as text to send, when its type is textual, it is UTF-8 and it fits a message escaped; else undefined (send base64). */
+export function sendableTextOf(contentType: string, body: Buffer): string | undefined {
+  const text = textOf(contentType, body);
+  return text !== undefined && escapedLength(text) + 2 <= MAX_TEXT_MESSAGE_CHARS ? text : undefined;
+}

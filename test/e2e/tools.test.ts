@@ -180,6 +180,20 @@ describe('every tool over stdio, as the default tenant', () => {
     });
   });
 
+  it('sends text full of control characters as base64 when escaped it would not fit one message, in artifacts_get and resources/read', async () => {
+    // 2 MiB of \u0001 is 12 MiB as JSON text: over the 10 MiB line an SDK stdio client accepts.
+    const text = '\u0001'.repeat(2 * 1024 * 1024);
+    await server.call('artifacts_put', { key: 'big/control.txt', content: text });
+    const got = structured(await server.call('artifacts_get', { key: 'big/control.txt' }));
+    expect(got.encoding).toBe('base64');
+    expect(Buffer.from(got.content_base64 as string, 'base64').toString('utf8')).toBe(text);
+    const read = await server.client.readResource({ uri: 'artifact://big/control.txt' });
+    expect(read.contents[0]).toMatchObject({ mimeType: 'text/plain; charset=utf-8', blob: Buffer.from(text).toString('base64') });
+    expect(read.contents[0]).not.toHaveProperty('text');
+    // The client is still connected.
+    expect(structured(await server.call('kv_set', { key: 'after/control', value: 1 })).version).toBe(1);
+  });
+
   it('splits a text artifact only between characters, so every part is text', async () => {
     const text = 'añ€😀'.repeat(50); // 1-, 2-, 3- and 4-byte characters
     await server.call('artifacts_put', { key: 'big/mixed.txt', content: text });
