@@ -5,19 +5,36 @@ const $ = (id) => document.getElementById(id);
 const text = (value) => document.createTextNode(String(value));
 const KEY = 'agent-mesh-key';
 
+class AuthError extends Error {}
+
+/**
+ * One MCP session per page over Streamable HTTP. A session the server no longer knows (404, e.g. after a
+ * restart) is dropped and opened again, and the request retried once.
+ */
 class Mesh {
   constructor(key) {
     this.key = key;
     this.sessionId = undefined;
+    this.opening = undefined;
     this.nextId = 1;
+    this.tools = new Set();
   }
 
-  async post(message) {
+  headers() {
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${this.key}` };
     if (this.sessionId) headers['mcp-session-id'] = this.sessionId;
-    const response = await fetch('/mcp', { method: 'POST', headers, body: JSON.stringify(message) });
-    if (response.status === 401) throw new Error('This key is not valid (or was revoked).');
-    if (!response.ok && response.status !== 202) throw new Error(`HTTP ${response.status}`);
+    return headers;
+  }
+
+  /** One POST with the current session id; the JSON-RPC result for a request, undefined for a notification. */
+  async send(message) {
+    const response = await fetch('/mcp', { method: 'POST', headers: this.headers(), body: JSON.stringify(message) });
+    if (response.status === 401) throw new AuthError('This key is not valid (or was revoked).');
+    if (!response.ok && response.status !== 202) {
+      const error = new Error(`HTTP ${response.status}`);
+      error.status = response.status;
+      throw error;
+    }
     this.sessionId = response.headers.get('mcp-session-id') ?? this.sessionId;
     if (!('id' in message)) return undefined;
     const body = await response.text();
@@ -28,18 +45,37 @@ class Mesh {
     return json?.result;
   }
 
-  async connect() {
-    const init = await this.post({ jsonrpc: '2.0', id: this.nextId++, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'agent-mesh-dashboard', version: '1' } } });
-    await this.post({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    const tools = await this.post({ jsonrpc: '2.0', id: this.nextId++, method: 'tools/list' });
-    this.tools = new Set(tools.tools.map((tool) => tool.name));
-    return init;
+  /** Opens a session (once, however many requests wait for it). */
+  connect() {
+    this.opening ??= (async () => {
+      this.sessionId = undefined;
+      const init = await this.send({ jsonrpc: '2.0', id: this.nextId++, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'agent-mesh-dashboard', version: '1' } } });
+      await this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      const tools = await this.send({ jsonrpc: '2.0', id: this.nextId++, method: 'tools/list' });
+      this.tools = new Set(tools.tools.map((tool) => tool.name));
+      return init;
+    })().finally(() => (this.opening = undefined));
+    return this.opening;
+  }
+
+  /** A request within the session; a session the server lost is opened again and the request sent once more. */
+  async request(method, params, retried = false) {
+    if (this.opening) await this.opening;
+    if (!this.sessionId) await this.connect();
+    const sent = this.sessionId;
+    try {
+      return await this.send({ jsonrpc: '2.0', id: this.nextId++, method, ...(params ? { params } : {}) });
+    } catch (error) {
+      if (error.status !== 404 || retried) throw error;
+      if (this.sessionId === sent) this.sessionId = undefined;
+      return this.request(method, params, true);
+    }
   }
 
   /** A tool's structuredContent, or undefined when this key may not call it. */
   async call(name, args = {}) {
     if (!this.tools.has(name)) return undefined;
-    const result = await this.post({ jsonrpc: '2.0', id: this.nextId++, method: 'tools/call', params: { name, arguments: args } });
+    const result = await this.request('tools/call', { name, arguments: args });
     if (result.isError) throw new Error(result.content?.[0]?.text ?? 'tool error');
     return result.structuredContent;
   }
@@ -138,7 +174,7 @@ async function refresh(mesh) {
   ]);
 }
 
-function feed(mesh) {
+function feed(mesh, again = false) {
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?access_token=${encodeURIComponent(mesh.key)}`;
   const socket = new WebSocket(url);
   let pending;
@@ -146,10 +182,14 @@ function feed(mesh) {
     clearTimeout(pending);
     pending = setTimeout(() => void refresh(mesh), 300);
   };
-  socket.onopen = () => ($('feed-state').textContent = 'live');
+  socket.onopen = () => {
+    $('feed-state').textContent = 'live';
+    // Back after a drop (e.g. a server restart): what happened meanwhile is only in the panels.
+    if (again) soon();
+  };
   socket.onclose = () => {
     $('feed-state').textContent = 'reconnecting…';
-    setTimeout(() => feed(mesh), 2000);
+    setTimeout(() => feed(mesh, true), 2000);
   };
   socket.onmessage = (message) => {
     const data = JSON.parse(message.data);

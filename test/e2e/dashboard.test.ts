@@ -65,4 +65,34 @@ describe('dashboard in Chromium', () => {
     await page.screenshot({ path: resolve(ARTIFACTS, 'dashboard.png'), fullPage: true });
     await page.close();
   });
+
+  it('recovers without a reload when the server restarts under the open page (a new MCP session)', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const base = server.url.replace(/\/mcp$/, '');
+    await page.goto(`${base}/`);
+    await page.fill('#api-key', key);
+    await page.click('button[type=submit]');
+    await expect.poll(() => page.textContent('#feed-state')).toBe('live');
+    await expect.poll(() => page.textContent('#health')).toMatch(/^ok · store ok/);
+
+    const port = new URL(server.url).port;
+    await server.stop();
+    await expect.poll(() => page.textContent('#feed-state')).toBe('reconnecting…');
+    server = await startHttpServerProcess(env, ['--port', port]);
+    await expect.poll(() => page.textContent('#feed-state'), { timeout: 10_000 }).toBe('live');
+
+    // The page still holds the old session id: the server answers 404 until the dashboard opens a new one.
+    const client = await httpClient(server.url, key);
+    try {
+      await client.callTool({ name: 'kv_set', arguments: { key: 'after/restart', value: 1 } });
+      await client.callTool({ name: 'events_send', arguments: { source: 'shop.web', detail_type: 'AfterRestart', detail: {} } });
+      await expect.poll(() => page.textContent('#live'), { timeout: 10_000 }).toContain('AfterRestart');
+      await expect.poll(() => page.textContent('#kv'), { timeout: 10_000 }).toContain('after/restart');
+      await expect.poll(() => page.textContent('#health')).toMatch(/^ok · store ok/);
+      await expect.poll(() => page.textContent('#panels')).not.toMatch(/Error/);
+    } finally {
+      await client.close();
+    }
+    await page.close();
+  });
 });
