@@ -34,6 +34,11 @@ describe('dashboard in Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const base = server.url.replace(/\/mcp$/, '');
     await page.goto(`${base}/`);
+    // Before sign-in only the form shows: no panel, no sign-out button.
+    expect(await page.isVisible('#sign-in-form')).toBe(true);
+    expect(await page.isVisible('#panels')).toBe(false);
+    expect(await page.isVisible('#health-panel')).toBe(false);
+    expect(await page.isVisible('#sign-out')).toBe(false);
     await page.fill('#api-key', 'amk_0000000000000000_wrongwrongwrongwrongwrongwrongwrongwrongwro');
     await page.click('button[type=submit]');
     await expect.poll(() => page.textContent('#sign-in-error')).toMatch(/not valid/);
