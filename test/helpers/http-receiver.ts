@@ -18,8 +18,11 @@ export interface HttpReceiver {
   close(): Promise<void>;
 }
 
-/** A real HTTP server on 127.0.0.1 that records requests and answers with the statuses it is given, in turn. */
-export async function startHttpReceiver(statuses: (request: ReceivedRequest, index: number) => number = () => 200): Promise<HttpReceiver> {
+/**
+ * A real HTTP server on 127.0.0.1 that records requests and answers with the statuses it is given, in turn.
+ * 'hang' records the request and never answers it (a stuck receiver); close() drops such connections.
+ */
+export async function startHttpReceiver(statuses: (request: ReceivedRequest, index: number) => number | 'hang' = () => 200): Promise<HttpReceiver> {
   const requests: ReceivedRequest[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   const server: Server = createServer((req, res) => {
@@ -28,8 +31,11 @@ export async function startHttpReceiver(statuses: (request: ReceivedRequest, ind
     req.on('end', () => {
       const request = { at: Date.now(), method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       requests.push(request);
-      res.statusCode = statuses(request, requests.length - 1);
-      res.end('ok');
+      const status = statuses(request, requests.length - 1);
+      if (status !== 'hang') {
+        res.statusCode = status;
+        res.end('ok');
+      }
       for (const waiter of waiters.filter((w) => requests.length >= w.count)) waiter.resolve();
     });
   });
@@ -45,6 +51,10 @@ export async function startHttpReceiver(statuses: (request: ReceivedRequest, ind
         const timer = setTimeout(() => reject(new Error(`only ${requests.length} of ${count} requests arrived`)), timeoutMs);
         waiters.push({ count, resolve: () => (clearTimeout(timer), resolve(requests)) });
       }),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -11,7 +11,8 @@ export interface DispatcherOptions {
   delivery: EventsConfig['delivery'];
   logger: Logger;
   pollMs?: number;
-  batch?: number;
+  /** How many deliveries may be in flight at once in this process (default 20). */
+  concurrency?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -20,23 +21,35 @@ export interface DispatcherOptions {
  * Sends queued alert deliveries: claims due ones with a lease (so several processes on one store never
  * send the same attempt twice at once), sends each through its channel's sink, records every attempt with
  * its status, and retries failures with exponential backoff until maxAttempts. At-least-once.
+ *
+ * Deliveries run independently in a bounded pool: a due delivery starts as soon as a slot is free, so a
+ * receiver that hangs until the timeout holds one slot, never the deliveries of other alerts or tenants.
  */
 export class DeliveryDispatcher {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  /** The claim in progress: one at a time, so free slots are never counted twice. */
+  private claiming: Promise<void> | undefined;
+  /** Something changed while claiming (a slot freed, new deliveries were queued): claim again. */
   private again = false;
-  /** The earliest retry this process scheduled, so it wakes for it rather than at the next poll. */
-  private nextRetryAt = Number.POSITIVE_INFINITY;
+  private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * When each retry this process scheduled is due, by delivery id, so it wakes for the earliest one rather
+   * than at the next poll. Kept until the delivery is claimed again or found no longer due in the store.
+   */
+  private readonly retries = new Map<string, number>();
   private stopped = true;
   private readonly pollMs: number;
-  private readonly batch: number;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly sinks: Map<string, AlertSink>;
 
   constructor(private readonly options: DispatcherOptions) {
     this.pollMs = options.pollMs ?? 500;
-    this.batch = options.batch ?? 20;
+    this.concurrency = Math.max(1, options.concurrency ?? 20);
+    // An attempt ends within timeoutMs: the lease outlives it, so no other process takes a delivery still in flight.
+    this.leaseMs = options.delivery.timeoutMs * 2 + 5_000;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.sinks = new Map(options.sinks.map((sink) => [sink.type, sink]));
@@ -44,50 +57,75 @@ export class DeliveryDispatcher {
 
   start(): void {
     this.stopped = false;
-    this.schedule(0);
+    this.pump();
   }
 
   /** New deliveries were queued: look now rather than at the next poll. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) this.again = true;
-    else this.schedule(0);
+    this.pump();
   }
 
+  /** Stops claiming, and waits for the deliveries in flight to finish (each within timeoutMs). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    this.timer = undefined;
+    await this.claiming;
+    await Promise.all(this.inFlight);
   }
 
-  private schedule(ms: number): void {
+  /** Fills free slots with due deliveries, then sleeps until the earliest known retry or the next poll. */
+  private pump(): void {
+    if (this.stopped) return;
+    if (this.claiming) {
+      this.again = true;
+      return;
+    }
+    this.claiming = this.fill()
+      .catch((error: unknown) => this.options.logger.error({ err: error }, 'alert delivery loop failed'))
+      .finally(() => {
+        this.claiming = undefined;
+        // Asked again after the claim's last look (its promise settles a few ticks after that look).
+        if (this.again) this.pump();
+        else this.sleep();
+      });
+  }
+
+  private async fill(): Promise<void> {
+    for (;;) {
+      this.again = false;
+      const free = this.concurrency - this.inFlight.size;
+      if (free <= 0 || this.stopped) return; // a finishing delivery pumps again
+      const now = this.now();
+      const due = await this.options.store.claimDueDeliveries(now, free, this.leaseMs);
+      for (const delivery of due) this.run(delivery);
+      if (due.length < free) {
+        // All that was due at `now` is claimed, here or by another process: a retry still remembered as due
+        // by then is no longer ours to wait for.
+        for (const [id, at] of this.retries) if (at <= now) this.retries.delete(id);
+        if (!this.again || this.stopped) return;
+      }
+    }
+  }
+
+  private sleep(): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), ms);
+    let next = this.now() + this.pollMs;
+    for (const at of this.retries.values()) next = Math.min(next, at);
+    this.timer = setTimeout(() => this.pump(), Math.max(0, next - this.now()));
     this.timer.unref();
   }
 
-  private async tick(): Promise<void> {
-    if (this.running || this.stopped) return;
-    this.running = this.drain().catch((error: unknown) => this.options.logger.error({ err: error }, 'alert delivery loop failed'));
-    await this.running;
-    this.running = undefined;
-    const again = this.again;
-    this.again = false;
-    const untilRetry = this.nextRetryAt - this.now();
-    this.nextRetryAt = Number.POSITIVE_INFINITY;
-    this.schedule(again ? 0 : Math.max(0, Math.min(this.pollMs, untilRetry)));
-  }
-
-  /** Sends everything due now, batch by batch. */
-  async drain(): Promise<void> {
-    const leaseMs = this.options.delivery.timeoutMs * 2 + 5_000;
-    for (;;) {
-      const due = await this.options.store.claimDueDeliveries(this.now(), this.batch, leaseMs);
-      if (due.length === 0) return;
-      await Promise.all(due.map((delivery) => this.attempt(delivery)));
-      if (this.stopped) return;
-    }
+  private run(delivery: DeliveryRecord): void {
+    this.retries.delete(delivery.id);
+    const running: Promise<void> = this.attempt(delivery)
+      .catch((error: unknown) => this.options.logger.error({ err: error, delivery: delivery.id }, 'alert delivery attempt could not be recorded'))
+      .finally(() => {
+        this.inFlight.delete(running);
+        this.pump();
+      });
+    this.inFlight.add(running);
   }
 
   private async attempt(delivery: DeliveryRecord): Promise<void> {
@@ -100,7 +138,6 @@ export class DeliveryDispatcher {
     if (!outcome.ok) {
       status = outcome.retryable && attempt < maxAttempts ? 'pending' : 'failed';
       nextAttemptAt = status === 'pending' ? at + this.backoff(attempt) : at;
-      if (status === 'pending') this.nextRetryAt = Math.min(this.nextRetryAt, nextAttemptAt);
     }
     await this.options.store.recordAttempt(
       {
@@ -115,6 +152,7 @@ export class DeliveryDispatcher {
       },
       { status, nextAttemptAt },
     );
+    if (status === 'pending') this.retries.set(delivery.id, nextAttemptAt);
     const log = { tenant: delivery.tenantId, alert: delivery.alertName, delivery: delivery.id, attempt, status: outcome.status, outcome: status, ms: Math.round(outcome.durationMs) };
     if (outcome.ok) this.options.logger.info(log, 'alert delivered');
     else this.options.logger.warn({ ...log, error: outcome.error, retryInMs: status === 'pending' ? nextAttemptAt - at : undefined }, 'alert delivery attempt failed');
