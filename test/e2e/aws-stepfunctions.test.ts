@@ -41,6 +41,7 @@ describe('workflows on Step Functions (AGENT_MESH_SFN_ROLE_ARN)', () => {
   const data = lazyTempDir('agent-mesh-aws-sfn');
   const servers: HttpServerProcess[] = [];
   const clients: Client[] = [];
+  let wfOnly: Client;
 
   beforeAll(async () => {
     aws = await startAwsEnvironment({ stepFunctions: true });
@@ -49,6 +50,8 @@ describe('workflows on Step Functions (AGENT_MESH_SFN_ROLE_ARN)', () => {
     const token = await adminAsync(env, 'keys', 'create', '--tenant', 'acme', '--user', 'ops');
     servers.push(...(await Promise.all([startHttpServerProcess(env), startHttpServerProcess(env)])));
     clients.push(...(await Promise.all(servers.map((server) => httpClient(server.url, token)))));
+    wfOnly = await httpClient(servers[1]!.url, await adminAsync(env, 'keys', 'create', '--tenant', 'acme', '--user', 'wfonly', '--permissions', 'workflow:*'));
+    clients.push(wfOnly);
   });
 
   afterAll(async () => {
@@ -80,6 +83,23 @@ describe('workflows on Step Functions (AGENT_MESH_SFN_ROLE_ARN)', () => {
     expect(history.find((e) => e.type === 'TaskFailed')?.detail?.error).toBe('agent-mesh.conflict');
     expect(history.at(-1)!.type).toBe('ExecutionSucceeded');
     expect(aws.stepFunctions!.calls.some((c) => c.operation === 'SendTaskFailure' && c.body.error === 'agent-mesh.conflict')).toBe(true);
+  });
+
+  it('runs the activity tasks as the execution\'s starter: a workflow:*-only key cannot write keys through one', async () => {
+    const [a] = clients as [Client];
+    const writer = { StartAt: 'W', States: { W: { Type: 'Task', Resource: 'agent-mesh:kv_set', Parameters: { key: 'sfn/by-wfonly', value: 1 }, End: true } } };
+    expect((await call(wfOnly, 'workflow_create', { name: 'guarded', definition: writer })).structuredContent.error).toBeUndefined();
+    const deployed = aws.stepFunctions!.calls.filter((c) => c.operation === 'CreateStateMachine' && String(c.body.name).endsWith('-guarded')).pop();
+    expect((JSON.parse(String(deployed?.body.definition)) as { States: { W: { Parameters: unknown } } }).States.W.Parameters).toMatchObject({
+      workflow: 'guarded',
+      'execution.$': '$$.Execution.Name',
+    });
+    const denied = await call(wfOnly, 'workflow_start', { name: 'guarded', wait_seconds: 30 });
+    expect(denied.structuredContent).toMatchObject({ status: 'FAILED', error: 'agent-mesh.permission_denied' });
+    expect((await call(a, 'kv_get', { key: 'sfn/by-wfonly' })).structuredContent.error?.code).toBe('not_found');
+    // The same workflow started by a key that may write keys succeeds.
+    expect((await call(a, 'workflow_start', { name: 'guarded', wait_seconds: 30 })).structuredContent).toMatchObject({ status: 'SUCCEEDED' });
+    expect((await call(a, 'kv_get', { key: 'sfn/by-wfonly' })).structuredContent).toMatchObject({ value: 1 });
   });
 
   it('cancels a running execution on Step Functions', async () => {
