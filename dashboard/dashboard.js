@@ -72,6 +72,15 @@ class Mesh {
     }
   }
 
+  /** Ends the session (DELETE); keepalive lets it finish while the page unloads. */
+  end() {
+    const sessionId = this.sessionId;
+    this.sessionId = undefined;
+    if (!sessionId) return;
+    const headers = { authorization: `Bearer ${this.key}`, 'mcp-session-id': sessionId };
+    fetch('/mcp', { method: 'DELETE', headers, keepalive: true }).catch(() => {});
+  }
+
   /** A tool's structuredContent, or undefined when this key may not call it. */
   async call(name, args = {}) {
     if (!this.tools.has(name)) return undefined;
@@ -101,12 +110,16 @@ function rows(table, header, items, cells, empty) {
   }
 }
 
-function list(element, items, empty) {
-  element.replaceChildren(...(items.length ? items : [empty]).map((item) => {
+function list(items, empty) {
+  const ul = document.createElement('ul');
+  ul.replaceChildren(...(items.length ? items : [empty]).map((item) => {
     const li = document.createElement('li');
     li.appendChild(text(item));
+    li.title = item;
     return li;
   }));
+  if (!items.length) ul.className = 'muted';
+  return ul;
 }
 
 function status(value) {
@@ -116,30 +129,52 @@ function status(value) {
   return span;
 }
 
-async function refresh(mesh) {
+const PANELS = ['health', 'limits', 'chart', 'workflows', 'kv', 'artifacts', 'integrations'];
+
+/** Fills every panel; a panel whose tool this key may not call says so. An invalid key is thrown (AuthError). */
+async function refresh(state) {
+  const { mesh } = state;
+  const show = (panel, ...nodes) => {
+    if (state === current) $(panel).replaceChildren(...nodes);
+  };
+  const note = (className, message) => {
+    const p = document.createElement('p');
+    p.className = className;
+    p.appendChild(text(message));
+    return p;
+  };
+  let invalid;
   const guard = async (panel, work) => {
     try {
       const done = await work();
-      if (done === undefined) $(panel).replaceChildren(text('Not permitted for this key.'));
+      if (done === undefined) show(panel, note('muted not-permitted', 'Not permitted for this key.'));
     } catch (error) {
-      $(panel).replaceChildren(text(`Error: ${error.message}`));
+      if (error instanceof AuthError) invalid = error;
+      else show(panel, note('error', `Error: ${error.message}`));
     }
   };
+  const health = mesh.call('events_health_check');
+  health.catch(() => {});
   await Promise.all([
     guard('health', async () => {
-      const health = await mesh.call('events_health_check');
-      if (!health) return undefined;
-      $('health').replaceChildren(text(`${health.status} · store ${health.store.status} (${health.store.latency_ms} ms) · ${health.rules.total} rules · ${health.alerts} alerts · backlog ${health.deliveries.backlog} · up ${health.uptime_seconds}s · v${health.version}`));
+      const h = await health;
+      if (!h) return undefined;
+      show('health', text(`${h.status} · store ${h.store.status} (${h.store.latency_ms} ms) · ${h.rules.total} rules · ${h.alerts} alerts · backlog ${h.deliveries.backlog} · up ${h.uptime_seconds}s · v${h.version}`));
+      return true;
+    }),
+    guard('limits', async () => {
+      const h = await health;
+      if (!h) return undefined;
       const table = document.createElement('table');
-      rows(table, ['service', 'tokens', 'capacity', 'per second'], health.rate_limits, (b) => [b.service, b.tokens, b.capacity, b.refill_per_second]);
-      $('limits').replaceChildren(table);
+      rows(table, ['service', 'tokens', 'capacity', 'per second'], h.rate_limits, (b) => [b.service, b.tokens, b.capacity, b.refill_per_second]);
+      show('limits', table);
       return true;
     }),
     guard('chart', async () => {
       const stats = await mesh.call('events_analytics', { bucket: 'minute', group_by: 'detail_type' });
       if (!stats) return undefined;
       const max = Math.max(1, ...stats.buckets.map((b) => b.total));
-      $('chart').replaceChildren(...stats.buckets.map((b) => {
+      show('chart', ...stats.buckets.map((b) => {
         const bar = document.createElement('div');
         bar.style.height = `${(100 * b.total) / max}%`;
         bar.title = `${b.start}: ${b.total}`;
@@ -150,60 +185,108 @@ async function refresh(mesh) {
     guard('workflows', async () => {
       const listed = await mesh.call('workflow_list', { limit: 20 });
       if (!listed) return undefined;
-      rows($('workflows'), ['execution', 'workflow', 'status', 'state', 'started'], listed.executions, (e) => [e.execution_name, e.workflow, status(e.status), e.current_state, e.started_at], 'no executions yet');
+      const table = document.createElement('table');
+      rows(table, ['execution', 'workflow', 'status', 'state', 'started'], listed.executions, (e) => [e.execution_name, e.workflow, status(e.status), e.current_state, e.started_at], 'no executions yet');
+      show('workflows', table);
       return true;
     }),
     guard('kv', async () => {
       const keys = await mesh.call('kv_list', { limit: 50 });
       if (!keys) return undefined;
-      list($('kv'), keys.keys.map((k) => `${k.key} (v${k.version})`), 'no keys');
+      show('kv', list(keys.keys.map((k) => `${k.key} (v${k.version})`), 'no keys'));
       return true;
     }),
     guard('artifacts', async () => {
       const artifacts = await mesh.call('artifacts_list', { limit: 50 });
       if (!artifacts) return undefined;
-      list($('artifacts'), artifacts.artifacts.map((a) => `${a.key} (${a.size} B, ${a.content_type})`), 'no artifacts');
+      show('artifacts', list(artifacts.artifacts.map((a) => `${a.key} (${a.size} B, ${a.content_type})`), 'no artifacts'));
       return true;
     }),
     guard('integrations', async () => {
       const integrations = await mesh.call('integration_list');
       if (!integrations) return undefined;
-      rows($('integrations'), ['name', 'transport', 'status', 'tools', 'last error'], integrations.integrations, (i) => [i.name, i.transport, i.status, i.tool_count, i.last_error], 'no integrations registered');
+      const table = document.createElement('table');
+      rows(table, ['name', 'transport', 'status', 'tools', 'last error'], integrations.integrations, (i) => [i.name, i.transport, i.status, i.tool_count, i.last_error], 'no integrations registered');
+      show('integrations', table);
       return true;
     }),
   ]);
+  if (invalid) throw invalid;
 }
 
-function feed(mesh, again = false) {
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?access_token=${encodeURIComponent(mesh.key)}`;
+/** The newest live entries, at most this many. */
+const LIVE_MAX = 200;
+
+function live(message) {
+  const ol = $('live');
+  const li = document.createElement('li');
+  li.appendChild(text(message));
+  li.title = message;
+  ol.prepend(li);
+  while (ol.childElementCount > LIVE_MAX) ol.lastElementChild.remove();
+}
+
+/** The signed-in page: one key, one MCP session, one feed. `current` is undefined when signed out. */
+let current;
+
+async function update(state) {
+  if (state !== current) return;
+  try {
+    await refresh(state);
+  } catch (error) {
+    if (error instanceof AuthError) signOut(error.message, { invalid: true });
+  }
+}
+
+function soon(state) {
+  clearTimeout(state.pending);
+  state.pending = setTimeout(() => void update(state), 300);
+}
+
+function feed(state, again = false) {
+  if (state !== current) return;
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?access_token=${encodeURIComponent(state.mesh.key)}`;
   const socket = new WebSocket(url);
-  let pending;
-  const soon = () => {
-    clearTimeout(pending);
-    pending = setTimeout(() => void refresh(mesh), 300);
-  };
+  state.socket = socket;
+  let opened = false;
   socket.onopen = () => {
+    opened = true;
     $('feed-state').textContent = 'live';
     // Back after a drop (e.g. a server restart): what happened meanwhile is only in the panels.
-    if (again) soon();
+    if (again) soon(state);
   };
-  socket.onclose = () => {
+  socket.onclose = (event) => {
+    if (state !== current) return;
+    // The server closes the feed of a revoked key with 4401 (or 1008, policy violation) and says why.
+    if (event.code === 4401 || event.code === 1008) {
+      signOut(event.reason || 'This key is not valid (or was revoked).', { invalid: true });
+      return;
+    }
     $('feed-state').textContent = 'reconnecting…';
-    setTimeout(() => feed(mesh, true), 2000);
+    const retry = () => {
+      if (state === current) state.reconnect = setTimeout(() => feed(state, true), 2000);
+    };
+    if (opened) return retry();
+    // Refused before it opened: a browser cannot see why, so ask /mcp whether the key is still good.
+    state.mesh.request('ping').then(retry, (error) => {
+      if (error instanceof AuthError) {
+        if (state === current) signOut(error.message, { invalid: true });
+      } else retry();
+    });
   };
   socket.onmessage = (message) => {
+    if (state !== current) return;
     const data = JSON.parse(message.data);
-    if (data.type === 'event') {
-      const li = document.createElement('li');
-      li.appendChild(text(`${data.event.time} ${data.event.source} ${data.event['detail-type']} ${JSON.stringify(data.event.detail).slice(0, 160)}`));
-      $('live').prepend(li);
-      soon();
+    if (data.type === 'hello') {
+      $('who').textContent = `${data.user} · tenant ${data.tenant}`;
+      $('who').title = `signed in as user ${data.user} of tenant ${data.tenant}`;
+    } else if (data.type === 'event') {
+      live(`${data.event.time} ${data.event.source} ${data.event['detail-type']} ${JSON.stringify(data.event.detail).slice(0, 160)}`);
+      soon(state);
     } else if (data.type === 'workflow') {
-      soon();
+      soon(state);
     } else if (data.type === 'rate_limited') {
-      const li = document.createElement('li');
-      li.appendChild(text(`rate limited: ${data.service} (${data.user}), retry after ${data.retry_after_ms} ms`));
-      $('live').prepend(li);
+      live(`rate limited: ${data.service} (${data.user}), retry after ${data.retry_after_ms} ms`);
     }
   };
 }
@@ -211,14 +294,41 @@ function feed(mesh, again = false) {
 async function signIn(key) {
   const mesh = new Mesh(key);
   await mesh.connect();
+  if (current) signOut();
+  const state = { mesh };
+  current = state;
   sessionStorage.setItem(KEY, key);
   $('sign-in').hidden = true;
   $('panels').hidden = false;
   $('sign-out').hidden = false;
   $('who').textContent = 'signed in';
-  await refresh(mesh);
-  feed(mesh);
-  setInterval(() => void refresh(mesh), 15_000);
+  $('api-key').value = '';
+  state.timer = setInterval(() => void update(state), 15_000);
+  feed(state);
+  await update(state);
+}
+
+/** Back to the sign-in form, with a message when the key stopped working; the MCP session is closed (DELETE). */
+function signOut(message = '', { invalid = false } = {}) {
+  const state = current;
+  current = undefined;
+  if (state) {
+    clearInterval(state.timer);
+    clearTimeout(state.pending);
+    clearTimeout(state.reconnect);
+    state.socket?.close(1000);
+    if (!invalid) state.mesh.end();
+  }
+  sessionStorage.removeItem(KEY);
+  for (const panel of PANELS) $(panel).replaceChildren();
+  $('live').replaceChildren();
+  $('feed-state').textContent = '';
+  $('who').textContent = '';
+  $('who').title = '';
+  $('panels').hidden = true;
+  $('sign-out').hidden = true;
+  $('sign-in').hidden = false;
+  $('sign-in-error').textContent = message;
 }
 
 $('sign-in-form').addEventListener('submit', (event) => {
@@ -226,9 +336,8 @@ $('sign-in-form').addEventListener('submit', (event) => {
   $('sign-in-error').textContent = '';
   signIn($('api-key').value.trim()).catch((error) => ($('sign-in-error').textContent = error.message));
 });
-$('sign-out').addEventListener('click', () => {
-  sessionStorage.removeItem(KEY);
-  location.reload();
-});
+$('sign-out').addEventListener('click', () => signOut());
+// Leaving or reloading the page ends its MCP session; a page restored from the back-forward cache opens a new one.
+addEventListener('pagehide', () => current?.mesh.end());
 const saved = sessionStorage.getItem(KEY);
-if (saved) signIn(saved).catch(() => sessionStorage.removeItem(KEY));
+if (saved) signIn(saved).catch((error) => signOut(error instanceof AuthError ? error.message : ''));

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, httpClient, startHttpServerProcess, type HttpServerProcess } from '../helpers/http-server-process.js';
 import { tempDataDir } from '../helpers/server-process.js';
@@ -24,6 +24,28 @@ describe('dashboard in Chromium', () => {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
   });
+  /** A new page that records console errors and uncaught exceptions. */
+  const newPage = async (viewport = { width: 1280, height: 1000 }): Promise<{ page: Page; errors: string[] }> => {
+    const page = await browser.newPage({ viewport });
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(`${message.text()} ${message.location().url}`);
+    });
+    page.on('pageerror', (error) => errors.push(String(error)));
+    return { page, errors };
+  };
+  const signIn = async (page: Page, token: string) => {
+    await page.goto(server.url.replace(/\/mcp$/, '/'));
+    await page.fill('#api-key', token);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#panels:not([hidden])');
+    await expect.poll(() => page.textContent('#feed-state')).toBe('live');
+  };
+  const openSessions = async () => {
+    const text = await (await fetch(server.url.replace(/\/mcp$/, '/metrics'))).text();
+    return Number(/^agent_mesh_open_sessions (\d+)/m.exec(text)?.[1]);
+  };
+
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
@@ -31,7 +53,7 @@ describe('dashboard in Chromium', () => {
   });
 
   it('signs in, shows an event sent through /mcp live, and a workflow that runs to the end', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const { page, errors } = await newPage();
     const base = server.url.replace(/\/mcp$/, '');
     await page.goto(`${base}/`);
     // Before sign-in only the form shows: no panel, no sign-out button.
@@ -42,6 +64,7 @@ describe('dashboard in Chromium', () => {
     await page.fill('#api-key', 'amk_0000000000000000_wrongwrongwrongwrongwrongwrongwrongwrongwro');
     await page.click('button[type=submit]');
     await expect.poll(() => page.textContent('#sign-in-error')).toMatch(/not valid/);
+    errors.length = 0; // the refused key's 401, as the browser logs it
 
     await page.fill('#api-key', key);
     await page.click('button[type=submit]');
@@ -68,16 +91,58 @@ describe('dashboard in Chromium', () => {
     }
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: resolve(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows who is signed in, keeps one MCP session per page and ends it on reload and sign-out', async () => {
+    const { page, errors } = await newPage();
+    const before = await openSessions();
+    await signIn(page, key);
+    await expect.poll(() => page.textContent('#who')).toMatch(/dana.*demo/);
+    await expect.poll(() => page.textContent('#health')).toMatch(/^ok · store ok/);
+    expect(await openSessions()).toBe(before + 1);
+    // Refreshes reuse the session.
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
+    expect(await openSessions()).toBe(before + 1);
+
+    await page.reload();
+    await page.waitForSelector('#panels:not([hidden])');
+    await expect.poll(() => page.textContent('#health')).toMatch(/^ok · store ok/);
+    await expect.poll(() => openSessions()).toBe(before + 1);
+
+    await page.click('#sign-out');
+    await expect.poll(() => openSessions()).toBe(before);
+    expect(await page.isVisible('#sign-in-form')).toBe(true);
+    expect(await page.isVisible('#panels')).toBe(false);
+    expect(await page.textContent('#who')).toBe('');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('sends a user whose key is revoked back to the sign-in form, saying why', async () => {
+    const revoked = admin(env, 'keys', 'create', '--tenant', 'demo', '--user', 'erin');
+    const { page } = await newPage();
+    await signIn(page, revoked);
+    await expect.poll(() => page.textContent('#who')).toMatch(/erin.*demo/);
+    admin(env, 'keys', 'revoke', revoked.split('_')[1]!);
+    // The next refresh (here set off by an event in the feed) finds the key refused.
+    const client = await httpClient(server.url, key);
+    try {
+      await client.callTool({ name: 'events_send', arguments: { source: 'shop.web', detail_type: 'AfterRevoke', detail: {} } });
+    } finally {
+      await client.close();
+    }
+    await expect.poll(() => page.isVisible('#sign-in-form'), { timeout: 10_000 }).toBe(true);
+    expect(await page.textContent('#sign-in-error')).toMatch(/not valid|revoked/i);
+    expect(await page.isVisible('#panels')).toBe(false);
+    expect(await page.textContent('#who')).toBe('');
     await page.close();
   });
 
   it('recovers without a reload when the server restarts under the open page (a new MCP session)', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    const base = server.url.replace(/\/mcp$/, '');
-    await page.goto(`${base}/`);
-    await page.fill('#api-key', key);
-    await page.click('button[type=submit]');
-    await expect.poll(() => page.textContent('#feed-state')).toBe('live');
+    const { page } = await newPage();
+    await signIn(page, key);
     await expect.poll(() => page.textContent('#health')).toMatch(/^ok · store ok/);
 
     const port = new URL(server.url).port;
