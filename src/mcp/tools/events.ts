@@ -106,7 +106,7 @@ export const eventsCreateRule = defineTool({
   permission: 'events:write',
   rateLimit: 'eventbridge',
   title: 'Create or replace a rule',
-  description: 'A rule matches the tenant\'s events by an EventBridge pattern and sends each match to its targets (alerts; workflows once available). Same name replaces.',
+  description: 'A rule matches the tenant\'s events by an EventBridge pattern and sends each match to its targets (alerts, workflows). Same name replaces. A workflow target also needs workflow:write, and its workflow runs as the rule\'s creator.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   input: z.strictObject({
     name: nameArg,
