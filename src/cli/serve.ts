@@ -8,8 +8,9 @@ import { attachFeed } from '../http/ws-feed.js';
 import { loadDashboard } from '../http/dashboard-assets.js';
 import type { Logger } from '../logging.js';
 import { createMcpServer } from '../mcp/server.js';
-import { sessionFromApiKey } from '../tenancy/auth/api-keys.js';
-import { jwtAuthenticator } from '../tenancy/auth/jwt.js';
+import { authenticateApiKey } from '../tenancy/auth/api-keys.js';
+import type { Authenticated } from '../tenancy/auth/credential.js';
+import { jwtCredentialAuthenticator } from '../tenancy/auth/jwt.js';
 import { sessionFromStdioEnvironment } from '../tenancy/auth/stdio-identity.js';
 import { VERSION } from '../version.js';
 
@@ -37,12 +38,12 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
   let metrics: Metrics | undefined;
   app.services.limiter.onRejected((session, service) => metrics?.rateLimited(session.tenantId, service));
   const localSession = values.auth === 'none' ? sessionFromStdioEnvironment(config) : undefined;
-  const jwt = config.jwt ? jwtAuthenticator(config.jwt, config) : undefined;
-  const authenticate = async (authorization: string | undefined) => {
-    if (localSession) return localSession;
+  const jwt = config.jwt ? jwtCredentialAuthenticator(config.jwt, config) : undefined;
+  const authenticate = async (authorization: string | undefined): Promise<Authenticated> => {
+    if (localSession) return { session: localSession, credential: { id: 'local' } };
     // API keys look like "Bearer amk_…"; any other bearer token is a JWT when the config file enables them.
     if (jwt && !/^Bearer\s+amk_/i.test(authorization ?? '')) return jwt(authorization);
-    return sessionFromApiKey(app.apiKeys, config, authorization);
+    return authenticateApiKey(app.apiKeys, config, authorization);
   };
   const http = await startHttpServer({
     host: values.host,

@@ -5,7 +5,9 @@ import type { Server as McpServer } from '@modelcontextprotocol/sdk/server/index
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../logging.js';
-import type { TenantSession } from '../tenancy/session.js';
+import { requestAuth } from '../mcp/request-session.js';
+import { narrowSession, type Authenticated } from '../tenancy/auth/credential.js';
+import type { Permission } from '../tenancy/tool-groups.js';
 import { allowedHostsFor, checkHostAndOrigin } from './request-guard.js';
 
 export interface HttpServerOptions {
@@ -18,20 +20,24 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Prometheus text for GET /metrics, given the number of open sessions. */
   metrics?(openSessions: () => number): { contentType: string; render(): Promise<string> };
-  /** The auth layer: a request into a tenant session, or throws to answer 401. */
-  authenticate(req: IncomingMessage): Promise<TenantSession>;
+  /** The auth layer: a request into a tenant session and the credential it came with, or throws to answer 401. */
+  authenticate(req: IncomingMessage): Promise<Authenticated>;
   /** Static files of the dashboard, by path ("/index.html" also serves "/"). */
   dashboard?: Record<string, { contentType: string; body: Buffer }>;
   /** Attaches the live feed (/ws) to the server. */
   feed?(http: HttpServer, allowedHosts: () => ReadonlySet<string>): { close(): void };
-  createServer(session: TenantSession): McpServer;
+  createServer(session: Authenticated['session']): McpServer;
 }
 
 interface OpenSession {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
+  /** The credential that opened it (an API key, a JWT subject of an issuer): only that one may use it. */
+  credentialId: string;
   tenantId: string;
   userId: string;
+  /** The permissions it was opened with: a later request acts with its own, never more than these. */
+  permissions: readonly Permission[];
   lastSeen: number;
 }
 
@@ -43,8 +49,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
  * Streamable HTTP at /mcp, /healthz, and the OAuth protected-resource metadata (RFC 9728). Every request is
- * authenticated; a session belongs to the tenant and user that opened it, and a request for it with other
- * credentials is refused as if the session did not exist.
+ * authenticated; a session belongs to the credential that opened it (one API key; one JWT subject of one
+ * issuer), and a request for it with another credential is refused as if the session did not exist.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<{ url: string; close(): Promise<void> }> {
   const sessions = new Map<string, OpenSession>();
@@ -75,9 +81,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     if (path !== '/mcp') return json(res, 404, { error: 'not_found' });
     if (stopping) return json(res, 503, { error: 'unavailable', message: 'the server is shutting down' });
 
-    let session: TenantSession;
+    let authenticated: Authenticated;
     try {
-      session = await options.authenticate(req);
+      authenticated = await options.authenticate(req);
     } catch (error) {
       const given = req.headers.authorization !== undefined;
       res.setHeader(
@@ -87,6 +93,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
       return json(res, 401, { error: 'unauthorized', message: (error as Error).message });
     }
 
+    const { session, credential } = authenticated;
     const body = req.method === 'POST' ? await readJson(req, res) : undefined;
     if (body === INVALID) return;
 
@@ -104,10 +111,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const open = sessions.get(sessionId);
-      if (!open || open.tenantId !== session.tenantId || open.userId !== session.userId) {
+      if (!open || open.credentialId !== credential.id || open.tenantId !== session.tenantId || open.userId !== session.userId) {
         return json(res, 404, { jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } });
       }
       open.lastSeen = Date.now();
+      (req as IncomingMessage & { auth?: unknown }).auth = requestAuth(credential.id, narrowSession(session, open.permissions));
       return open.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
@@ -116,7 +124,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     const server = options.createServer(session);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => void sessions.set(id, { transport, server, tenantId: session.tenantId, userId: session.userId, lastSeen: Date.now() }),
+      onsessioninitialized: (id) =>
+        void sessions.set(id, {
+          transport,
+          server,
+          credentialId: credential.id,
+          tenantId: session.tenantId,
+          userId: session.userId,
+          permissions: session.permissions,
+          lastSeen: Date.now(),
+        }),
       onsessionclosed: (id) => void sessions.delete(id),
     });
     transport.onclose = () => {

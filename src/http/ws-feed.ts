@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../logging.js';
 import type { Services } from '../services/index.js';
 import { hasPermission } from '../tenancy/permissions.js';
+import type { Authenticated } from '../tenancy/auth/credential.js';
 import type { TenantSession } from '../tenancy/session.js';
 import { checkHostAndOrigin } from './request-guard.js';
 
@@ -13,7 +14,7 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 export interface FeedOptions {
   allowedHosts(): ReadonlySet<string>;
   /** Authenticates the upgrade request; browsers, which cannot set headers, send `?access_token=`. */
-  authenticate(authorization: string | undefined): Promise<TenantSession>;
+  authenticate(authorization: string | undefined): Promise<Authenticated>;
   services: Services;
   logger: Logger;
 }
@@ -34,7 +35,7 @@ export function attachFeed(http: HttpServer, options: FeedOptions): { count(): n
     const token = url.searchParams.get('access_token');
     options
       .authenticate(req.headers.authorization ?? (token ? `Bearer ${token}` : undefined))
-      .then((session) => wss.handleUpgrade(req, socket, head, (ws) => open(ws, session)))
+      .then(({ session }) => wss.handleUpgrade(req, socket, head, (ws) => open(ws, session)))
       .catch(() => refuse(401, 'Unauthorized'));
   });
 

@@ -11,6 +11,7 @@ import { serverInstructions } from './instructions.js';
 import { registerResources } from './resources.js';
 import { exposeIntegrationTools } from './integration-tools.js';
 import type { Tool } from './tool.js';
+import { callerSession } from './request-session.js';
 import { progressReporter, setToolsCallHandler, startTask } from './tools-call-handler.js';
 import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/stores/in-memory.js';
 import { ALL_TOOLS } from './tools/index.js';
@@ -79,6 +80,7 @@ export function createMcpServer(session: TenantSession, services: Services, opti
   setToolsCallHandler(server, async (request, rawArguments, extra): Promise<CallToolResult> => {
     const tool = byName.get(request.params.name) ?? proxied?.find(request.params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+    const caller = callerSession(session, extra);
     const started = performance.now();
     let result: CallToolResult;
     try {
@@ -86,13 +88,13 @@ export function createMcpServer(session: TenantSession, services: Services, opti
       if (!parsed.success) throw fromZodError(parsed.error, rawArguments ?? {}, tool.input);
       if (request.params.task && tool.taskArgs && extra.taskStore) {
         return await startTask(extra.taskStore, request.params.task.ttl, () =>
-          tool.invoke({ session, services, signal: new AbortController().signal }, tool.taskArgs!(parsed.data)).catch((error: unknown) => toolError(asMeshError(error))),
+          tool.invoke({ session: caller, services, signal: new AbortController().signal }, tool.taskArgs!(parsed.data)).catch((error: unknown) => toolError(asMeshError(error))),
         );
       }
       const report = progressReporter(request, extra);
       let reported = false;
       const progress = report && ((value: number, total?: number, message?: string) => ((reported = true), report(value, total, message)));
-      result = await tool.invoke({ session, services, signal: extra.signal, ...(progress && { progress }) }, parsed.data);
+      result = await tool.invoke({ session: caller, services, signal: extra.signal, ...(progress && { progress }) }, parsed.data);
       // The SDK client handles a notification a microtask after a response that came in the same read, and
       // drops progress for a finished request: give the last progress a moment to arrive on its own.
       if (reported) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -105,10 +107,10 @@ export function createMcpServer(session: TenantSession, services: Services, opti
     }
     const ms = performance.now() - started;
     const outcome = !result.isError ? 'ok' : ((result.structuredContent as { error?: { code?: string } } | undefined)?.error?.code ?? 'tool_error');
-    services.audit.record(session, tool.name, outcome, ms);
-    options.onToolCall?.(session, tool.name, outcome, ms);
+    services.audit.record(caller, tool.name, outcome, ms);
+    options.onToolCall?.(caller, tool.name, outcome, ms);
     if (options.logger.isLevelEnabled('debug')) {
-      options.logger.debug({ tenant: session.tenantId, user: session.userId, tool: tool.name, outcome, ms }, 'tool call');
+      options.logger.debug({ tenant: caller.tenantId, user: caller.userId, tool: tool.name, outcome, ms }, 'tool call');
     }
     return result;
   });

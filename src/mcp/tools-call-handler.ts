@@ -15,7 +15,7 @@ import type { CancelSignal } from '../cancellation.js';
 type SdkExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** What the handler uses of the SDK's per-request extra; a direct call (direct-tool-calls.ts) supplies the same. */
-export interface ToolsCallExtra extends Pick<SdkExtra, 'sendNotification' | 'taskStore'> {
+export interface ToolsCallExtra extends Pick<SdkExtra, 'sendNotification' | 'taskStore' | 'authInfo'> {
   signal: CancelSignal;
 }
 export type ToolsCallHandler = (request: CallToolRequest, rawArguments: unknown, extra: ToolsCallExtra) => Promise<CallToolResult>;

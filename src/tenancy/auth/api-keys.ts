@@ -3,6 +3,7 @@ import type { Config } from '../../config/config.js';
 import { TENANT_ID_PATTERN } from '../../config/file-schema.js';
 import type { ApiKeyRecord, ApiKeyStore } from '../../ports/api-key-store.js';
 import { issueSession, type TenantSession } from '../session.js';
+import type { Authenticated } from './credential.js';
 import { isPermission, type Permission } from '../tool-groups.js';
 
 const TOKEN = /^amk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
@@ -33,6 +34,11 @@ export function newApiKey(tenantId: string, userId: string, permissions: string[
  * compared in constant time; revoked keys and keys of unknown tenants are refused.
  */
 export async function sessionFromApiKey(store: ApiKeyStore, config: Config, authorization: string | undefined): Promise<TenantSession> {
+  return (await authenticateApiKey(store, config, authorization)).session;
+}
+
+/** Like sessionFromApiKey, also naming the credential ("key:<id>"): HTTP binds sessions and feeds to it. */
+export async function authenticateApiKey(store: ApiKeyStore, config: Config, authorization: string | undefined): Promise<Authenticated> {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
   if (!match) throw new AuthError('missing bearer token');
   const parts = TOKEN.exec(match[1]!);
@@ -43,7 +49,7 @@ export async function sessionFromApiKey(store: ApiKeyStore, config: Config, auth
   if (!record || !timingSafeEqual(expected, actual)) throw new AuthError('unknown API key');
   if (record.revokedAt !== null) throw new AuthError('revoked API key');
   const policy = config.policyFor(record.tenantId);
-  return issueSession({
+  const session = issueSession({
     tenantId: record.tenantId,
     userId: record.userId,
     contextType: 'agent',
@@ -51,4 +57,5 @@ export async function sessionFromApiKey(store: ApiKeyStore, config: Config, auth
     limits: policy.limits,
     rateLimits: policy.rateLimits,
   });
+  return { session, credential: { id: `key:${record.id}` } };
 }

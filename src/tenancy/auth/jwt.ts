@@ -4,6 +4,7 @@ import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyG
 import type { Config } from '../../config/config.js';
 import { TENANT_ID_PATTERN } from '../../config/file-schema.js';
 import { issueSession, type TenantSession } from '../session.js';
+import type { Authenticated } from './credential.js';
 import { isPermission, type Permission } from '../tool-groups.js';
 
 /** How bearer JWTs from an external identity provider are verified and mapped to a tenant session. */
@@ -262,6 +263,15 @@ function reasonFor(error: unknown): string {
  * and Error (naming the field) for invalid settings when called.
  */
 export function jwtAuthenticator(settings: JwtSettings, config: Config): (authorization: string | undefined) => Promise<TenantSession> {
+  const authenticate = jwtCredentialAuthenticator(settings, config);
+  return async (authorization) => (await authenticate(authorization)).session;
+}
+
+/**
+ * Like jwtAuthenticator, also naming the credential: "jwt:<iss> <sub>" (the user claim when there is no
+ * `sub`) and its `exp`. HTTP binds sessions and feeds to it.
+ */
+export function jwtCredentialAuthenticator(settings: JwtSettings, config: Config): (authorization: string | undefined) => Promise<Authenticated> {
   const checked = checkJwtSettings(settings);
   const source = keySource(checked);
   const algorithms = checked.algorithms ?? source.defaults;
@@ -312,7 +322,7 @@ export function jwtAuthenticator(settings: JwtSettings, config: Config): (author
     const policy = config.policyFor(tenantId);
     const claimed = claims.permissions === undefined ? undefined : readClaim(payload, claims.permissions);
     const permissions = claimed === undefined || claims.permissions === undefined ? policy.permissions : permissionsFrom(claimed, claims.permissions);
-    return issueSession({
+    const session = issueSession({
       tenantId,
       userId,
       contextType: 'agent',
@@ -320,5 +330,10 @@ export function jwtAuthenticator(settings: JwtSettings, config: Config): (author
       limits: policy.limits,
       rateLimits: policy.rateLimits,
     });
+    const subject = typeof payload.sub === 'string' ? payload.sub : userId;
+    return {
+      session,
+      credential: { id: `jwt:${payload.iss ?? ''} ${subject}`, ...(typeof payload.exp === 'number' && { expiresAt: payload.exp * 1000 }) },
+    };
   };
 }

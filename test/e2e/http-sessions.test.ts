@@ -1,0 +1,97 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admin, httpClient, startHttpServerProcess, type HttpServerProcess } from '../helpers/http-server-process.js';
+import { tempDataDir, writeConfig } from '../helpers/server-process.js';
+
+type Client = Awaited<ReturnType<typeof httpClient>>;
+const call = async (client: Client, name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as CallToolResult;
+const structured = (result: CallToolResult) => result.structuredContent as Record<string, unknown> & { error?: { code: string } };
+const sessionIdOf = (client: Client) => (client.transport as { sessionId?: string } | undefined)?.sessionId ?? '';
+
+/** tools/call on an existing session by hand, with any bearer token: the status and the JSON-RPC message (SSE or JSON). */
+async function rawCall(url: string, token: string, sessionId: string, name: string, args: Record<string, unknown>): Promise<{ status: number; message?: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, 'mcp-session-id': sessionId },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: args } }),
+  });
+  const text = await response.text();
+  const data = /^data: (.*)$/m.exec(text)?.[1] ?? text;
+  return { status: response.status, message: data ? (JSON.parse(data) as Record<string, unknown>) : undefined };
+}
+
+describe('agent-mesh serve: a session belongs to the credential that opened it', () => {
+  const data = tempDataDir();
+  const secret = 'an-hs256-shared-secret-of-32-bytes!!';
+  const env = {
+    AGENT_MESH_DATA_DIR: data.dir,
+    AGENT_MESH_CONFIG: writeConfig(data.dir, {
+      jwt: { secret, audience: 'agent-mesh', issuer: 'https://issuer.test', claims: { tenant: 'org', user: 'user', permissions: 'scope' } },
+    }),
+  };
+  let server: HttpServerProcess;
+
+  beforeAll(async () => {
+    admin(env, 'tenants', 'create', 'acme');
+    server = await startHttpServerProcess(env);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    data.cleanup();
+  });
+
+  it("refuses another key of the same user on a session (404), and a revoked key's session", async () => {
+    const broad = admin(env, 'keys', 'create', '--tenant', 'acme', '--user', 'alice');
+    const narrow = admin(env, 'keys', 'create', '--tenant', 'acme', '--user', 'alice', '--permissions', 'kv:read');
+    const client = await httpClient(server.url, broad);
+    try {
+      expect((await call(client, 'kv_set', { key: 'k', value: 'by broad' })).isError).toBeFalsy();
+      const sessionId = sessionIdOf(client);
+      expect(sessionId).toBeTruthy();
+      const hijack = await rawCall(server.url, narrow, sessionId, 'kv_set', { key: 'k', value: 'by narrow' });
+      expect(hijack.status).toBe(404);
+      // The same key goes on working on its session.
+      const own = await rawCall(server.url, broad, sessionId, 'kv_get', { key: 'k' });
+      expect(own.status).toBe(200);
+      expect((own.message?.result as CallToolResult).structuredContent).toMatchObject({ value: 'by broad' });
+      admin(env, 'keys', 'revoke', broad.split('_')[1]!);
+      expect((await rawCall(server.url, broad, sessionId, 'kv_set', { key: 'k', value: 'after revoke' })).status).toBe(401);
+      expect((await rawCall(server.url, narrow, sessionId, 'kv_set', { key: 'k', value: 'after revoke' })).status).toBe(404);
+      const reader = await httpClient(server.url, narrow);
+      expect(structured(await call(reader, 'kv_get', { key: 'k' })).value).toBe('by broad');
+      await reader.close();
+    } finally {
+      await client.close().catch(() => {});
+    }
+  });
+
+  it("binds a JWT session to the token's issuer and subject, with the request's own permissions, never more than at opening", async () => {
+    const { SignJWT } = await import('jose');
+    const token = (sub: string, scope: string) =>
+      new SignJWT({ org: 'acme', user: 'bob', scope })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(sub)
+        .setIssuer('https://issuer.test')
+        .setAudience('agent-mesh')
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(secret));
+    const client = await httpClient(server.url, await token('bob-1', 'kv:read kv:write'));
+    try {
+      const sessionId = sessionIdOf(client);
+      // Another subject with the same tenant and user claims: not this session.
+      expect((await rawCall(server.url, await token('bob-2', 'kv:read kv:write'), sessionId, 'kv_get', { key: 'j' })).status).toBe(404);
+      // A fresh token of the same subject works, with its own narrower permissions.
+      const narrower = await rawCall(server.url, await token('bob-1', 'kv:read'), sessionId, 'kv_set', { key: 'j', value: 1 });
+      expect(narrower.status).toBe(200);
+      expect((narrower.message?.result as CallToolResult).structuredContent).toMatchObject({ error: { code: 'permission_denied' } });
+      // A broader token does not widen the session beyond what it was opened with.
+      const broader = await rawCall(server.url, await token('bob-1', 'kv:read kv:write events:write'), sessionId, 'events_send', { source: 'a.b', detail_type: 'X', detail: {} });
+      expect(broader.status).toBe(200);
+      expect(JSON.stringify(broader.message)).toMatch(/permission_denied|Unknown tool/);
+      const same = await rawCall(server.url, await token('bob-1', 'kv:read kv:write'), sessionId, 'kv_set', { key: 'j', value: 2 });
+      expect((same.message?.result as CallToolResult).isError).toBeFalsy();
+    } finally {
+      await client.close().catch(() => {});
+    }
+  });
+});
