@@ -66,6 +66,26 @@ describe('workflows over stdio', () => {
     expect(errorCode(await server.call('workflow_start', { name: 'typos' }))).toBe('not_found'); // nothing was stored
   });
 
+  it('lists Task resource problems together with structural ones, and survives malformed states', async () => {
+    const definition = {
+      StartAt: 'Nope',
+      States: {
+        A: { Type: 'Task', Resource: 'agent-mesh:kv_gett', Next: 'Missing' },
+        B: 'not a state',
+        C: { Type: 'Parallel', Branches: [null, { StartAt: 'X', States: 7 }, { StartAt: 'Y', States: { Y: { Type: 'Task', Resource: 'lambda', End: true } } }], End: true },
+        D: { Type: 'Map', ItemProcessor: [], Iterator: { States: null }, End: true },
+      },
+    };
+    const refused = structured(await server.call('workflow_create', { name: 'mixed', definition }));
+    expect(refused.error).toMatchObject({ code: 'invalid_argument', field: 'definition' });
+    const message = refused.error!.message as string;
+    expect(message).toMatch(/Nope/);
+    expect(message).toMatch(/Missing/);
+    expect(message).toContain('States.A.Resource: no agent-mesh tool "kv_gett"');
+    expect(message).toContain('States.C.Branches[2].States.Y.Resource: "lambda" is not a supported resource');
+    expect(errorCode(await server.call('workflow_start', { name: 'mixed' }))).toBe('not_found'); // nothing was stored
+  });
+
   it('refuses an input over the 256 KB payload quota at start, as Step Functions does, and starts nothing', async () => {
     await server.call('workflow_create', { name: 'takes-input', definition: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } });
     const input = { items: Array.from({ length: 200 }, (_, i) => ({ i, blob: 'x'.repeat(2000) })) };

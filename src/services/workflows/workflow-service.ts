@@ -58,8 +58,11 @@ export class WorkflowService {
     }
     const text = JSON.stringify(definition);
     if (Buffer.byteLength(text) > MAX_DEFINITION_BYTES) throw invalidArgument('definition', 'is larger than 1 MB (as on Step Functions)');
+    // Every problem at once, Task resources included (taskResourceProblems skips what is not a state).
     const problems = validateDefinition(definition);
-    if (problems.length === 0) problems.push(...taskResourceProblems(definition, this.taskTools));
+    for (const problem of taskResourceProblems(definition, this.taskTools)) {
+      if (!problems.some((p) => p.path === problem.path && p.message === problem.message)) problems.push(problem);
+    }
     if (problems.length > 0) {
       const listed = problems.slice(0, 20).map((p) => `${p.path}: ${p.message}`).join('; ');
       throw invalidArgument('definition', `${problems.length} problem${problems.length > 1 ? 's' : ''}: ${listed}`);
