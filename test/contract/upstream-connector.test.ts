@@ -260,6 +260,14 @@ describe('SdkUpstreamConnector over stdio: fixtures', () => {
     expect(error.message).toBe('the upstream process exited before initialize completed; its stderr ended with: fatal: no API key set FOO_TOKEN');
   });
 
+  it('hides the secrets it was given (env values) in the stderr it reports, a long tail included', async () => {
+    const env = { API_TOKEN: 'tok-SECRET-123', PEM: '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END KEY-----', SHORT: 'on' };
+    const script = 'process.stderr.write("x".repeat(20000) + "\\nfatal: bad token " + process.env.API_TOKEN + " with " + process.env.PEM + " switch on\\n"); process.exit(3)';
+    const error = await meshError(open(stdio(['-e', script], env)));
+    expect(error.message).toMatch(/; its stderr ended with: …x+ fatal: bad token \*\*\* with \*\*\* switch on$/);
+    expect(error.message).not.toMatch(/SECRET|MIIE/);
+  });
+
   it('times out a server that does not initialize in time, and connects to one that does', async () => {
     const started = Date.now();
     const error = await meshError(open(fixture('slow-start.mjs', { DELAY_MS: '5000' }), undefined, 300));

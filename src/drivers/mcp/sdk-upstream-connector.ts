@@ -15,6 +15,7 @@ import type { buildConnector } from 'undici';
 import { z } from 'zod';
 import { MeshError } from '../../errors.js';
 import { EGRESS_BLOCKED, type EgressPolicy } from '../../net/egress-policy.js';
+import { redactSecrets } from './redact-secrets.js';
 import type {
   UpstreamCallOptions,
   UpstreamConnector,
@@ -32,8 +33,10 @@ export interface SdkUpstreamConnectorOptions {
   clientInfo: { name: string; version: string };
 }
 
-/** How much of a stdio child's stderr is kept for error messages. */
+/** How much of a stdio child's stderr is shown in error messages. */
 const STDERR_TAIL_BYTES = 4096;
+/** How much is kept to cut that from, so secrets are hidden (see redactSecrets) before the cut. */
+const STDERR_KEPT_BYTES = 4 * STDERR_TAIL_BYTES;
 /** How many redirects one HTTP request may follow (each target checked by the egress policy first). */
 const MAX_REDIRECTS = 3;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -152,16 +155,19 @@ function openStdio(spec: Extract<UpstreamSpec, { transport: 'stdio' }>): Link {
   // child never sees the server's own environment (keys, cloud credentials).
   const transport = new StdioClientTransport({ command: spec.command, args: [...spec.args], env: { ...spec.env }, stderr: 'pipe' });
   let tail = Buffer.alloc(0);
+  let cut = false;
   transport.stderr?.on('data', (chunk: Buffer | string) => {
     const next = Buffer.concat([tail, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
-    tail = next.length > STDERR_TAIL_BYTES ? next.subarray(next.length - STDERR_TAIL_BYTES) : next;
+    cut ||= next.length > STDERR_KEPT_BYTES;
+    tail = next.length > STDERR_KEPT_BYTES ? next.subarray(next.length - STDERR_KEPT_BYTES) : next;
   });
   return {
     kind: 'stdio',
     transport,
     lastWords() {
       // The child's 'close' (which ends the transport) comes after its stderr has ended, so the tail is complete.
-      const text = oneLine(tail.toString('utf8').replace(/^[^\n]*\uFFFD/, ''), STDERR_TAIL_BYTES, 'end');
+      const kept = tail.toString('utf8').replace(/^\uFFFD+/, '');
+      const text = oneLine(redactSecrets(kept, Object.values(spec.env), cut), STDERR_TAIL_BYTES, 'end');
       return text === '' ? '' : `; its stderr ended with: ${text}`;
     },
     async terminate() {},
