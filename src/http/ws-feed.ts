@@ -5,11 +5,16 @@ import type { Logger } from '../logging.js';
 import type { Services } from '../services/index.js';
 import { hasPermission } from '../tenancy/permissions.js';
 import type { Authenticated } from '../tenancy/auth/credential.js';
-import type { TenantSession } from '../tenancy/session.js';
 import { checkHostAndOrigin } from './request-guard.js';
 
 /** A feed that cannot keep up loses messages rather than hold the server's memory. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+/** How often an open feed's credential is checked again (a key-store lookup): a revoked key's feed closes within this. */
+export const CREDENTIAL_RECHECK_MS = 5_000;
+
+/** The close code of a feed whose credential is no longer accepted (revoked, expired): RFC 6455 "policy violation". */
+export const CLOSE_CREDENTIAL_REFUSED = 1008;
 
 export interface FeedOptions {
   allowedHosts(): ReadonlySet<string>;
@@ -17,11 +22,15 @@ export interface FeedOptions {
   authenticate(authorization: string | undefined): Promise<Authenticated>;
   services: Services;
   logger: Logger;
+  /** Default CREDENTIAL_RECHECK_MS. */
+  recheckMs?: number;
 }
 
 /**
  * The live feed at /ws: the caller's tenant's events as they are sent, its workflow transitions and its
- * rate-limit refusals, as JSON messages `{type, …}`. Nothing of another tenant ever reaches it.
+ * rate-limit refusals, as JSON messages `{type, …}`. Nothing of another tenant ever reaches it. The
+ * credential is checked again every few seconds and at its expiry: once revoked or expired, the socket is
+ * closed with code 1008 and the reason ("credential revoked", "credential expired", …).
  */
 export function attachFeed(http: HttpServer, options: FeedOptions): { count(): number; close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
@@ -33,13 +42,47 @@ export function attachFeed(http: HttpServer, options: FeedOptions): { count(): n
     if (url.pathname !== '/ws') return refuse(404, 'Not Found');
     if (checkHostAndOrigin(req, options.allowedHosts())) return refuse(403, 'Forbidden');
     const token = url.searchParams.get('access_token');
+    const authorization = req.headers.authorization ?? (token ? `Bearer ${token}` : undefined);
     options
-      .authenticate(req.headers.authorization ?? (token ? `Bearer ${token}` : undefined))
-      .then(({ session }) => wss.handleUpgrade(req, socket, head, (ws) => open(ws, session)))
+      .authenticate(authorization)
+      .then((authenticated) => wss.handleUpgrade(req, socket, head, (ws) => open(ws, authenticated, authorization)))
       .catch(() => refuse(401, 'Unauthorized'));
   });
 
-  const open = (ws: WebSocket, session: TenantSession): void => {
+  /** Closes the feed once its credential is refused or expires. */
+  const watchCredential = (ws: WebSocket, { credential }: Authenticated, authorization: string | undefined): (() => void) => {
+    const refuse = (reason: string) => {
+      if (ws.readyState === ws.OPEN) ws.close(CLOSE_CREDENTIAL_REFUSED, reason.slice(0, 120));
+    };
+    let checking = false;
+    const recheck = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      options
+        .authenticate(authorization)
+        .then(
+          (again) => {
+            if (again.credential.id !== credential.id) refuse('credential changed');
+          },
+          (error: unknown) => {
+            const message = error instanceof Error ? error.message : String(error);
+            refuse(/revoked/i.test(message) ? 'credential revoked' : /expired/i.test(message) ? 'credential expired' : `credential refused: ${message}`);
+          },
+        )
+        .finally(() => (checking = false));
+    }, options.recheckMs ?? CREDENTIAL_RECHECK_MS);
+    recheck.unref();
+    const expiry =
+      credential.expiresAt === undefined ? undefined : setTimeout(() => refuse('credential expired'), Math.min(Math.max(0, credential.expiresAt - Date.now()), 2 ** 31 - 1));
+    expiry?.unref();
+    return () => {
+      clearInterval(recheck);
+      if (expiry) clearTimeout(expiry);
+    };
+  };
+
+  const open = (ws: WebSocket, authenticated: Authenticated, authorization: string | undefined): void => {
+    const { session } = authenticated;
     let dropped = 0;
     const send = (message: Record<string, unknown>): void => {
       if (ws.readyState !== ws.OPEN) return;
@@ -65,6 +108,7 @@ export function attachFeed(http: HttpServer, options: FeedOptions): { count(): n
         if (rejected.tenantId === session.tenantId) send({ type: 'rate_limited', service, user: rejected.userId, retry_after_ms: retryAfterMs });
       }),
     );
+    unsubscribe.push(watchCredential(ws, authenticated, authorization));
     ws.on('close', () => unsubscribe.forEach((stop) => stop()));
     ws.on('error', (error) => options.logger.debug({ err: error }, 'feed socket error'));
     send({ type: 'hello', tenant: session.tenantId, user: session.userId });

@@ -94,4 +94,37 @@ describe('agent-mesh serve: a session belongs to the credential that opened it',
       await client.close().catch(() => {});
     }
   });
+
+  it('closes a /ws feed when its key is revoked, and when its JWT expires', async () => {
+    const { WebSocket } = await import('ws');
+    const { SignJWT } = await import('jose');
+    const feedUrl = server.url.replace(/^http/, 'ws').replace(/\/mcp$/, '/ws');
+    const closed = (socket: InstanceType<typeof WebSocket>) =>
+      new Promise<{ code: number; reason: string; after: number }>((resolve, reject) => {
+        const started = Date.now();
+        socket.once('error', reject);
+        socket.once('close', (code, reason) => resolve({ code, reason: reason.toString('utf8'), after: Date.now() - started }));
+      });
+    const opened = (socket: InstanceType<typeof WebSocket>) => new Promise((resolve, reject) => (socket.once('open', resolve), socket.once('error', reject)));
+
+    const key = admin(env, 'keys', 'create', '--tenant', 'acme', '--user', 'carol');
+    const byKey = new WebSocket(feedUrl, { headers: { authorization: `Bearer ${key}` } });
+    await opened(byKey);
+    const keyClosed = closed(byKey);
+    admin(env, 'keys', 'revoke', key.split('_')[1]!);
+    expect(await keyClosed).toMatchObject({ code: 1008, reason: 'credential revoked' });
+
+    const jwt = await new SignJWT({ org: 'acme', user: 'dave', scope: 'events:read' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('dave')
+      .setIssuer('https://issuer.test')
+      .setAudience('agent-mesh')
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+      .sign(new TextEncoder().encode(secret));
+    const byJwt = new WebSocket(`${feedUrl}?access_token=${encodeURIComponent(jwt)}`);
+    await opened(byJwt);
+    const jwtClosed = await closed(byJwt);
+    expect(jwtClosed).toMatchObject({ code: 1008, reason: 'credential expired' });
+    expect(jwtClosed.after).toBeLessThan(4_000);
+  }, 20_000);
 });
