@@ -5,7 +5,7 @@ export const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =
   path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
 
 /** What a value is, in the words of a message: `a string`, `an array`, `null`, `1.5`. */
-function kindOf(value: unknown): string {
+export function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'number') return String(value);
@@ -51,6 +51,18 @@ export function issueText(issue: z.core.$ZodIssue, value: unknown): string {
       return bound(issue.origin, 'min', issue.minimum, issue.inclusive ?? true);
     case 'too_big':
       return bound(issue.origin, 'max', issue.maximum, issue.inclusive ?? true);
+    case 'invalid_union': {
+      if (value === undefined) return 'is required';
+      // A schema's own wording of what it must be stands; zod's "Invalid input" says nothing, so when each
+      // alternative wanted another type, they are named.
+      if (issue.message !== 'Invalid input') break;
+      const wanted = issue.errors.map((errors) => {
+        const wrongType = errors.find((e) => e.code === 'invalid_type' && e.path.length === 0);
+        return wrongType?.code === 'invalid_type' ? EXPECTED[wrongType.expected] : undefined;
+      });
+      if (wanted.length > 0 && wanted.every(Boolean)) return `must be ${[...new Set(wanted)].join(' or ')}, not ${kindOf(value)}`;
+      break;
+    }
     case 'invalid_value': {
       const choices = issue.values.map((choice) => JSON.stringify(choice)).join(', ');
       return value === undefined ? `is required: ${choices}` : `must be one of ${choices}`;

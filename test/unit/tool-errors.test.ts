@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { fromZodError } from '../../src/mcp/errors.js';
-import { eventsAnalytics, eventsCreateAlert, eventsSend } from '../../src/mcp/tools/events.js';
+import { eventsAnalytics, eventsCreateAlert, eventsCreateRule, eventsQuery, eventsSend } from '../../src/mcp/tools/events.js';
+import { compileInputPattern } from '../../src/services/events/pattern-input.js';
 import { kvGet, kvList, kvSet } from '../../src/mcp/tools/kv.js';
+import { workflowCreate } from '../../src/mcp/tools/workflows.js';
 import { artifactsPut } from '../../src/mcp/tools/artifacts.js';
 import type { Tool } from '../../src/mcp/tool.js';
 
@@ -44,5 +46,30 @@ describe('argument errors, as a model reads them', () => {
     expect(message(eventsSend, { source: 'a', detail_type: 'b', detail: 'text' })).toBe('detail: must be an object, not a string');
     expect(message(eventsSend, { source: 'a', detail_type: 'b', detail: [] })).toBe('detail: must be an object, not an array');
     expect(message(artifactsPut, { key: 'a.txt', content: 'x', metadata: { owner: null } })).toBe('metadata.owner: must be a string, not null');
+  });
+
+  it('says what a target or a pattern must be, not "Invalid input", and names the field once', () => {
+    const rule = (args: Record<string, unknown>) => refusal(eventsCreateRule, { name: 'r', event_pattern: { source: ['a'] }, targets: [], ...args });
+    const target = 'targets.0: must be {"alert": name} or {"workflow": name, "input"?: …}';
+    expect(rule({ targets: [{ lambda: 'x' }] })).toEqual({ field: 'targets.0', message: target });
+    expect(rule({ targets: [{ alert: 'a', workflow: 'w' }] })).toEqual({ field: 'targets.0', message: target });
+    expect(rule({ targets: ['a'] }).message).toBe(target);
+    expect(rule({ event_pattern: [] })).toEqual({ field: 'event_pattern', message: 'event_pattern: must be a JSON object (or its JSON text), not an array' });
+    expect(rule({ event_pattern: undefined }).message).toBe('event_pattern: is required');
+    expect(refusal(eventsQuery, { pattern: 5 }).message).toBe('pattern: must be a JSON object (or its JSON text), not 5');
+    // A union without wording of its own names the types its alternatives take.
+    expect(refusal(workflowCreate, { name: 'w', definition: 5 }).message).toBe('definition: must be an object or a string, not 5');
+    // Past the arguments' schema, the pattern compiler's reasons carry the field's name, once.
+    const compileError = (pattern: unknown, field: string) => {
+      try {
+        compileInputPattern(pattern, field);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error('expected the pattern to be refused');
+    };
+    expect(compileError({}, 'pattern')).toBe('pattern: empty objects are not allowed');
+    expect(compileError('[]', 'event_pattern')).toBe('event_pattern: must be a JSON object, got an array');
+    expect(compileError({ detail: {} }, 'event_pattern')).toBe('event_pattern: detail: empty objects are not allowed');
   });
 });

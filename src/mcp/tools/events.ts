@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { kindOf } from '../../config/issue-text.js';
 import { defineTool } from '../tool.js';
 import { isoTime, nextCursor } from './common-schemas.js';
 
 const patternArg = z
-  .union([z.record(z.string(), z.unknown()), z.string()])
+  .union([z.record(z.string(), z.unknown()), z.string()], { error: (issue) => `must be a JSON object (or its JSON text), not ${kindOf(issue.input)}` })
   .describe('An EventBridge event pattern (object or JSON text), e.g. {"source":["app.orders"],"detail":{"amount":[{"numeric":[">",100]}]}}.');
 const nameArg = z.string().describe('1-64 letters, digits, ".", "_" or "-".');
 const envelope = z.record(z.string(), z.unknown()).describe('EventBridge envelope: version, id, detail-type, source, account, time, region, resources, detail.');
@@ -85,10 +86,13 @@ export const eventsAnalytics = defineTool({
   call: ({ session, services }, args) => services.eventAnalytics.analytics(session, args),
 });
 
-const targetSchema = z.union([
-  z.strictObject({ alert: z.string().describe('Deliver matching events to this alert.') }),
-  z.strictObject({ workflow: z.string().describe('Start this workflow with the event.'), input: z.unknown().optional() }),
-]);
+const targetSchema = z.union(
+  [
+    z.strictObject({ alert: z.string().describe('Deliver matching events to this alert.') }),
+    z.strictObject({ workflow: z.string().describe('Start this workflow with the event.'), input: z.unknown().optional() }),
+  ],
+  { error: 'must be {"alert": name} or {"workflow": name, "input"?: …}' },
+);
 
 const ruleSchema = z.strictObject({
   name: z.string(),

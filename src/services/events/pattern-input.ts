@@ -14,7 +14,8 @@ export function compileInputPattern(pattern: unknown, field: string): { json: st
   try {
     return { json: JSON.stringify(value), compiled: compilePattern(value) };
   } catch (error) {
-    if (error instanceof PatternError) throw invalidArgument(field, error.message);
+    // The field stands for the pattern itself: "event_pattern: must be …", "event_pattern: detail.x: …".
+    if (error instanceof PatternError) throw invalidArgument(field, error.path === '' ? error.reason : error.message);
     throw error;
   }
 }
