@@ -106,6 +106,7 @@ function rows(table, header, items, cells, empty) {
       const td = row.insertCell();
       if (cell instanceof Node) td.appendChild(cell);
       else td.appendChild(text(cell ?? ''));
+      if (td.textContent) td.title = td.textContent;
     }
   }
 }
@@ -127,6 +128,36 @@ function status(value) {
   span.className = `status-${value}`;
   span.appendChild(text(value));
   return span;
+}
+
+/** Bars of events per minute, with the y-axis maximum, the total, and the same in words for screen readers. */
+function chart(buckets) {
+  const element = (tag, className, content) => {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (content !== undefined) node.appendChild(text(content));
+    return node;
+  };
+  const total = buckets.reduce((sum, b) => sum + b.total, 0);
+  const peak = buckets.reduce((best, b) => (b.total > (best?.total ?? 0) ? b : best), undefined);
+  const max = peak?.total ?? 0;
+  const span = `the last ${buckets.length} minute${buckets.length === 1 ? '' : 's'}`;
+  const summary = element('p', 'chart-summary muted', `${total} event${total === 1 ? '' : 's'} in ${span} · at most ${max} in a minute`);
+  const frame = element('div', 'chart-frame');
+  frame.setAttribute('role', 'img');
+  frame.setAttribute('aria-label', `Events per minute over ${span}: ${total} in total, at most ${max} in one minute${peak ? ` (${peak.start})` : ''}.`);
+  const axis = element('div', 'chart-axis');
+  axis.setAttribute('aria-hidden', 'true');
+  axis.append(element('span', 'chart-max', max), element('span', '', 0));
+  const plot = element('div', 'chart-plot');
+  plot.append(...buckets.map((b) => {
+    const bar = document.createElement('div');
+    bar.style.height = `${(100 * b.total) / Math.max(1, max)}%`;
+    bar.title = `${b.start}: ${b.total}`;
+    return bar;
+  }));
+  frame.append(axis, plot);
+  return [summary, frame];
 }
 
 const PANELS = ['health', 'limits', 'chart', 'workflows', 'kv', 'artifacts', 'integrations'];
@@ -173,13 +204,7 @@ async function refresh(state) {
     guard('chart', async () => {
       const stats = await mesh.call('events_analytics', { bucket: 'minute', group_by: 'detail_type' });
       if (!stats) return undefined;
-      const max = Math.max(1, ...stats.buckets.map((b) => b.total));
-      show('chart', ...stats.buckets.map((b) => {
-        const bar = document.createElement('div');
-        bar.style.height = `${(100 * b.total) / max}%`;
-        bar.title = `${b.start}: ${b.total}`;
-        return bar;
-      }));
+      show('chart', ...chart(stats.buckets));
       return true;
     }),
     guard('workflows', async () => {
