@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,6 +44,30 @@ describe('local drivers', () => {
       const forged = { ...testSession('victim') } as TenantSession;
       const store = new SqliteKvStore(fixture.db);
       await expect(store.get(forged, 'k')).rejects.toThrow(/not a TenantSession/);
+    } finally {
+      await fixture.close();
+    }
+  });
+
+  it("sweep leftovers without touching the files of a tenant whose id differs only in case (one folder on macOS and Windows)", async () => {
+    const fixture = localFixture();
+    try {
+      const root = join(fixture.dir, 'artifacts');
+      const store = new FileArtifactStore(fixture.db, root);
+      const upper = testSession('Acme');
+      await store.put(upper, 'b.txt', { body: Buffer.from('kept'), sha256: 'x', contentType: 'text/plain', metadata: {} });
+      // As a case-insensitive file system shows it: Acme's folder is acme's. Its file as a finished writer left it.
+      renameSync(join(root, 'Acme'), join(root, 'acme'));
+      symlinkSync('acme', join(root, 'Acme'));
+      const [file] = readdirSync(join(root, 'acme'));
+      const deadWriters = `99999999-${file!.split('-').slice(1).join('-')}`;
+      renameSync(join(root, 'acme', file!), join(root, 'acme', deadWriters));
+      fixture.db.prepare('UPDATE artifacts SET file = ? WHERE tenant = ?').run(deadWriters, 'Acme');
+      writeFileSync(join(root, 'acme', '99999999-orphan.bin'), 'left by a killed writer');
+
+      expect(await store.sweepLeftovers()).toBe(1);
+      expect(readdirSync(join(root, 'acme')).sort()).toEqual([deadWriters]);
+      expect((await store.get(upper, 'b.txt'))!.body.toString()).toBe('kept');
     } finally {
       await fixture.close();
     }

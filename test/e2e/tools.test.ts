@@ -362,6 +362,11 @@ describe('start-up', () => {
       ['under a file', (dir: string) => (writeFileSync(`${dir}/file`, 'x'), `${dir}/file/data`), /\/file is a file, not a folder/],
       ['that is a file', (dir: string) => (writeFileSync(`${dir}/plain`, 'x'), `${dir}/plain`), /\/plain is a file, not a folder/],
       [
+        'whose artifacts folder is a file',
+        (dir: string) => (mkdirSync(`${dir}/flat`), writeFileSync(`${dir}/flat/artifacts`, 'x'), `${dir}/flat`),
+        /flat\/artifacts is a file, not a folder/,
+      ],
+      [
         'holding something else as agent-mesh.db',
         (dir: string) => (mkdirSync(`${dir}/other`), writeFileSync(`${dir}/other/agent-mesh.db`, 'not a database, just text'.repeat(100)), `${dir}/other`),
         /other\/agent-mesh\.db: not an SQLite database/,

@@ -6,6 +6,7 @@ import type { ArtifactMeta, ArtifactStore, ArtifactWrite } from '../../ports/art
 import type { ListPage, ListQuery } from '../../ports/kv-store.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import { isProcessAlive, writeFileAtomically, writerPid } from './atomic-file.js';
+import { ensureDataFolder } from './data-folder.js';
 import { prefixUpperBound } from './key-range.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { tenantArtifactDir, tenantPartition } from './tenant-partition.js';
@@ -48,7 +49,7 @@ export class FileArtifactStore implements ArtifactStore {
     private readonly now: () => number = Date.now,
   ) {
     this.tmpDir = join(root, '.tmp');
-    mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
+    ensureDataFolder(this.tmpDir);
     this.statements = {
       get: db.prepare<[string, string], ArtifactRow>('SELECT * FROM artifacts WHERE tenant = ? AND key = ?'),
       upsert: db.prepare(
@@ -67,7 +68,8 @@ export class FileArtifactStore implements ArtifactStore {
         `INSERT INTO tenant_usage (tenant, artifact_bytes) VALUES (?, ?)
          ON CONFLICT (tenant) DO UPDATE SET artifact_bytes = artifact_bytes + excluded.artifact_bytes`,
       ),
-      files: db.prepare<[string], { file: string }>('SELECT file FROM artifacts WHERE tenant = ?'),
+      // Tenant ids differing only in case (acme, Acme) share one folder on case-insensitive file systems.
+      filesInFolder: db.prepare<[string], { file: string }>('SELECT file FROM artifacts WHERE tenant = ? COLLATE NOCASE'),
     };
 
     this.commitTx = db.transaction((tenant: string, key: string, file: string, write: ArtifactWrite, maxTotal: number) => {
@@ -170,7 +172,7 @@ export class FileArtifactStore implements ArtifactStore {
       const dir = join(this.root, entry.name);
       const candidates = (await readdir(dir)).filter(dead);
       if (candidates.length === 0) continue;
-      const referenced = new Set(this.statements.files.all(entry.name).map((row) => row.file));
+      const referenced = new Set(this.statements.filesInFolder.all(entry.name).map((row) => row.file));
       for (const name of candidates) {
         if (!referenced.has(name)) removed += await unlink(join(dir, name)).then(() => 1, () => 0);
       }
