@@ -4,18 +4,46 @@ import { ALL_TOOLS } from '../src/mcp/tools/index.js';
 
 type Schema = Record<string, unknown>;
 
-function typeOf(schema: Schema): string {
-  if (Array.isArray(schema.anyOf)) return (schema.anyOf as Schema[]).map(typeOf).join(' \\| ');
+const bounded = (limit: unknown): limit is number => typeof limit === 'number' && Math.abs(limit) !== Number.MAX_SAFE_INTEGER;
+
+/** A number's bounds, as "≥ 0, ≤ 300" (none: ''). */
+function range(schema: Schema): string {
+  const parts = [bounded(schema.minimum) && `≥ ${schema.minimum}`, bounded(schema.maximum) && `≤ ${schema.maximum}`].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+/** The alternatives a schema allows (anyOf, oneOf, a list of types, an enum), each named once. */
+function alternatives(schema: Schema): string[] {
+  const options = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
+  let named: string[];
+  if (Array.isArray(options)) named = options.flatMap(alternatives);
+  else if (Array.isArray(schema.type)) named = (schema.type as string[]).flatMap((type) => alternatives({ ...schema, type }));
+  else if (Array.isArray(schema.enum) && schema.const === undefined) named = (schema.enum as unknown[]).map((v) => `\`${JSON.stringify(v)}\``);
+  else named = [single(schema)];
+  return [...new Set(named)];
+}
+
+/** How docs/API.md's type column names a JSON schema: what the argument's schema accepts, no more, no less. */
+export function typeOf(schema: Schema): string {
+  return alternatives(schema).join(' \\| ');
+}
+
+function single(schema: Schema): string {
   if (schema.const !== undefined) return `\`${JSON.stringify(schema.const)}\``;
-  if (Array.isArray(schema.enum)) return (schema.enum as unknown[]).map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
-  if (schema.type === 'array') return `${typeOf((schema.items as Schema) ?? {})}[]`;
-  if (schema.type === 'object' && schema.properties) return 'object';
-  if (schema.type === 'object') return 'object (string values)';
-  if (schema.type === 'integer') {
-    const bounded = (limit: unknown): limit is number => typeof limit === 'number' && Math.abs(limit) !== Number.MAX_SAFE_INTEGER;
-    const range = [bounded(schema.minimum) && `≥ ${schema.minimum}`, bounded(schema.maximum) && `≤ ${schema.maximum}`].filter(Boolean);
-    return range.length ? `integer (${range.join(', ')})` : 'integer';
+  if (schema.type === 'array') {
+    // Of a union, the whole union is the item type: "(a | b)[]", never "a | b[]".
+    const items = alternatives((schema.items as Schema) ?? {});
+    return items.length > 1 ? `(${items.join(' \\| ')})[]` : `${items[0]}[]`;
   }
+  if (schema.type === 'object' && schema.properties) return 'object';
+  if (schema.type === 'object') {
+    // A record: its values are what additionalProperties allows; {} (or nothing) allows any JSON.
+    const values = schema.additionalProperties;
+    const typed = typeof values === 'object' && values !== null && Object.keys(values).some((key) => key !== 'description');
+    return typed ? `object (${typeOf(values as Schema)} values)` : 'object';
+  }
+  if (schema.type === 'integer') return `integer${range(schema)}`;
+  if (schema.type === 'number') return `number${range(schema)}`;
   return typeof schema.type === 'string' ? schema.type : 'any JSON';
 }
 

@@ -115,7 +115,7 @@ export const eventsCreateRule = defineTool({
   input: z.strictObject({
     name: nameArg,
     event_pattern: patternArg,
-    targets: z.array(targetSchema).describe('Up to 5, e.g. [{"alert":"ops-webhook"}].'),
+    targets: z.array(targetSchema).describe('An array, even of one target: up to 5, each {"alert": name} or {"workflow": name, "input"?: …}, e.g. [{"alert":"ops-webhook"}].'),
     description: z.string().optional(),
     enabled: z.boolean().optional().describe('Default true.'),
   }),

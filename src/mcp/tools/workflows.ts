@@ -48,13 +48,13 @@ export const workflowStart = defineTool({
   title: 'Start a workflow',
   description:
     'Start an execution of the latest version. execution_name makes the start idempotent (same name and input: the same execution). ' +
-    'With wait_seconds, waits for the end (sending a progress notification per transition when the client asked for progress).',
+    'With wait_seconds (at most 300), waits for the end (sending a progress notification per transition when the client asked for progress).',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   input: z.strictObject({
     name: z.string(),
     input: z.unknown().optional().describe('The execution input (JSON); default {}.'),
     execution_name: z.string().optional().describe('1-80 letters, digits, "-" or "_"; default a UUID.'),
-    wait_seconds: z.number().min(0).max(300).optional().describe('Wait up to this long for the execution to end.'),
+    wait_seconds: z.number().min(0).max(300).optional().describe('Wait up to this long (0-300 seconds) for the execution to end.'),
   }),
   output: z.strictObject(execution),
   call: ({ session, services, progress }, args) =>
