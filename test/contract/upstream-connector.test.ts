@@ -318,6 +318,16 @@ describe('SdkUpstreamConnector over stdio: fixtures', () => {
     expect(await rpc(-32000, 'busy')).toMatchObject({ code: 'unavailable', message: 'upstream error -32000: busy', retryable: false });
     expect(text(await call(upstream, 'extra'))).toBe('hi');
   });
+
+  it('blames the upstream, not the caller, for a result that is not a tool result', async () => {
+    const upstream = await open(fixture('raw.mjs'));
+    // (A result that is not even an object fails the SDK transport's JSON-RPC parse: that call times out.)
+    for (const result of [{ content: 'text' }, { content: [{ text: 'no type' }] }, { content: [], isError: 'yes' }, { content: [], structuredContent: [1] }]) {
+      const error = await meshError(call(upstream, 'not_a_result', { result }));
+      expect(error, JSON.stringify(result)).toMatchObject({ code: 'unavailable', message: expect.stringMatching(/^the upstream answered tools\/call with something that is not a tool result/) });
+    }
+    expect(text(await call(upstream, 'extra'))).toBe('hi'); // the session is still usable
+  });
 });
 
 describe('SdkUpstreamConnector over stdio: server-memory', () => {
