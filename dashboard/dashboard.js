@@ -284,7 +284,7 @@ function feed(state, again = false) {
     if (state !== current) return;
     // The server closes the feed of a revoked key with 4401 (or 1008, policy violation) and says why.
     if (event.code === 4401 || event.code === 1008) {
-      signOut(event.reason || 'This key is not valid (or was revoked).', { invalid: true });
+      signOut(event.reason ? `Signed out: ${event.reason}.` : 'This key is not valid (or was revoked).', { invalid: true });
       return;
     }
     $('feed-state').textContent = 'reconnecting…';

@@ -196,6 +196,17 @@ describe('dashboard in Chromium', () => {
     await page.close();
   });
 
+  it('signs out when the server closes the feed of a revoked key, with the reason it gives', async () => {
+    const revoked = admin(env, 'keys', 'create', '--tenant', 'demo', '--user', 'finn');
+    const { page } = await newPage();
+    await signIn(page, revoked);
+    admin(env, 'keys', 'revoke', revoked.split('_')[1]!);
+    // No call from the page: the feed's own re-check (every 5 s) closes it with 1008 and a reason.
+    await expect.poll(() => page.textContent('#sign-in-error'), { timeout: 12_000 }).toBe('Signed out: credential revoked.');
+    expect(await page.isVisible('#panels')).toBe(false);
+    await page.close();
+  });
+
   it('recovers without a reload when the server restarts under the open page (a new MCP session)', async () => {
     const { page } = await newPage();
     await signIn(page, key);
