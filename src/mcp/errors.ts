@@ -16,11 +16,18 @@ export const errorOutputSchema = z.strictObject({
 
 /** A tool error: isError, a one-line text for the model, and the same in structuredContent. */
 export function toolError(error: MeshError): CallToolResult {
+  const message = oneLine(error.message);
   return {
     isError: true,
-    content: [{ type: 'text', text: `${error.code}: ${error.message}` }],
-    structuredContent: { error: { code: error.code, message: error.message, ...error.details } },
+    content: [{ type: 'text', text: `${error.code}: ${message}` }],
+    structuredContent: { error: { code: error.code, message, ...error.details } },
   };
+}
+
+/** Control characters (a caller's name with a newline in it) written as JSON escapes, so a message stays one line. */
+function oneLine(message: string): string {
+  const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  return message.replace(/[\u0000-\u001f\u007f]/g, (char) => named[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
@@ -29,7 +36,7 @@ export function toolError(error: MeshError): CallToolResult {
  * meant to be is then missing).
  */
 export function fromZodError(error: z.ZodError, input?: unknown, schema?: z.ZodObject): MeshError {
-  const issue = error.issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? error.issues[0]!;
+  const issue = tightestBound(error.issues, error.issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? error.issues[0]!);
   const field = issue.path.map(String).join('.') || 'arguments';
   if (issue.code === 'unrecognized_keys') {
     const [unknown] = issue.keys;
@@ -37,4 +44,17 @@ export function fromZodError(error: z.ZodError, input?: unknown, schema?: z.ZodO
     return invalidArgument(field === 'arguments' ? unknown! : `${field}.${unknown}`, `is not a known argument of this tool${known}`);
   }
   return invalidArgument(field, issueText(issue, valueAt(input, issue.path)));
+}
+
+/**
+ * Of several bounds one value breaks, the one the tool sets: zod checks that an integer is a safe one
+ * first, and "must be at most 9007199254740991" would hide the real limit (ttl_seconds: at most 315360000).
+ */
+function tightestBound(issues: readonly z.core.$ZodIssue[], issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'too_big' && issue.code !== 'too_small') return issue;
+  const samePath = (other: z.core.$ZodIssue) => other.code === issue.code && other.path.join('\u0000') === issue.path.join('\u0000');
+  const bound = (other: z.core.$ZodIssue) => Number(other.code === 'too_big' ? other.maximum : other.code === 'too_small' ? other.minimum : NaN);
+  return issues.filter(samePath).reduce((tightest, other) =>
+    issue.code === 'too_big' ? (bound(other) < bound(tightest) ? other : tightest) : bound(other) > bound(tightest) ? other : tightest,
+  );
 }

@@ -6,11 +6,12 @@ import type { Services } from '../services/index.js';
 import { hasPermission } from '../tenancy/permissions.js';
 import type { TenantSession } from '../tenancy/session.js';
 import { TOOL_GROUPS, type ToolGroup } from '../tenancy/tool-groups.js';
-import { fromZodError, toolError } from './errors.js';
+import { toolError } from './errors.js';
 import { serverInstructions } from './instructions.js';
 import { registerResources } from './resources.js';
 import { exposeIntegrationTools } from './integration-tools.js';
 import type { Tool } from './tool.js';
+import { parseToolArguments } from './tool-arguments.js';
 import { callerSession } from './request-session.js';
 import { progressReporter, setToolsCallHandler, startTask } from './tools-call-handler.js';
 import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/stores/in-memory.js';
@@ -84,17 +85,16 @@ export function createMcpServer(session: TenantSession, services: Services, opti
     const started = performance.now();
     let result: CallToolResult;
     try {
-      const parsed = tool.input.safeParse(rawArguments ?? {});
-      if (!parsed.success) throw fromZodError(parsed.error, rawArguments ?? {}, tool.input);
+      const args = parseToolArguments(tool, rawArguments ?? {});
       if (request.params.task && tool.taskArgs && extra.taskStore) {
         return await startTask(extra.taskStore, request.params.task.ttl, () =>
-          tool.invoke({ session: caller, services, signal: new AbortController().signal }, tool.taskArgs!(parsed.data)).catch((error: unknown) => toolError(asMeshError(error))),
+          tool.invoke({ session: caller, services, signal: new AbortController().signal }, tool.taskArgs!(args)).catch((error: unknown) => toolError(asMeshError(error))),
         );
       }
       const report = progressReporter(request, extra);
       let reported = false;
       const progress = report && ((value: number, total?: number, message?: string) => ((reported = true), report(value, total, message)));
-      result = await tool.invoke({ session: caller, services, signal: extra.signal, ...(progress && { progress }) }, parsed.data);
+      result = await tool.invoke({ session: caller, services, signal: extra.signal, ...(progress && { progress }) }, args);
       // The SDK client handles a notification a microtask after a response that came in the same read, and
       // drops progress for a finished request: give the last progress a moment to arrive on its own.
       if (reported) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -2,7 +2,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { MeshError, asMeshError } from '../errors.js';
 import type { Services } from '../services/index.js';
 import type { TenantSession } from '../tenancy/session.js';
-import { fromZodError, toolError } from './errors.js';
+import { toolError } from './errors.js';
+import { parseToolArguments } from './tool-arguments.js';
 import type { Tool } from './tool.js';
 
 /**
@@ -15,9 +16,7 @@ export function toolInvoker(tools: readonly Tool[], services: () => Services) {
     const tool = byName.get(name);
     if (!tool) return toolError(new MeshError('not_found', `no agent-mesh tool "${name}"`));
     try {
-      const parsed = tool.input.safeParse(args);
-      if (!parsed.success) throw fromZodError(parsed.error, args, tool.input);
-      return await tool.invoke({ session, services: services(), signal }, parsed.data);
+      return await tool.invoke({ session, services: services(), signal }, parseToolArguments(tool, args));
     } catch (error) {
       return toolError(asMeshError(error));
     }
