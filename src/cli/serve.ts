@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { createApp } from '../app.js';
 import { ConfigError, type Config } from '../config/config.js';
 import { isLoopback } from '../http/request-guard.js';
-import { startHttpServer } from '../http/http-server.js';
+import { DEFAULT_MAX_SESSIONS_PER_CREDENTIAL, startHttpServer } from '../http/http-server.js';
 import { Metrics } from '../http/metrics.js';
 import { attachFeed } from '../http/ws-feed.js';
 import { loadDashboard } from '../http/dashboard-assets.js';
@@ -24,11 +24,16 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
       auth: { type: 'string', default: 'apikey' },
       stateless: { type: 'boolean', default: false },
       'allowed-hosts': { type: 'string', default: '' },
+      'max-sessions-per-credential': { type: 'string', default: String(DEFAULT_MAX_SESSIONS_PER_CREDENTIAL) },
     },
     strict: true,
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: "${values.port}" is not a port number`);
+  const maxSessions = Number(values['max-sessions-per-credential']);
+  if (!Number.isInteger(maxSessions) || maxSessions < 1) {
+    throw new ConfigError(`--max-sessions-per-credential: "${values['max-sessions-per-credential']}" is not a positive whole number`);
+  }
   if (values.auth !== 'apikey' && values.auth !== 'none') throw new ConfigError(`--auth: "${values.auth}" is not apikey or none`);
   if (values.auth === 'none' && !isLoopback(values.host)) {
     throw new ConfigError(`--auth none serves one tenant without credentials, so it binds only to loopback, not "${values.host}"`);
@@ -49,9 +54,11 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
     host: values.host,
     port,
     stateless: values.stateless,
+    maxSessionsPerCredential: maxSessions,
     allowedHosts: values['allowed-hosts'].split(',').map((h) => h.trim()).filter(Boolean),
     version: VERSION,
     logger,
+    openMetrics: values.auth === 'none',
     metrics: (openSessions) => {
       metrics = new Metrics(openSessions);
       const registry = metrics.registry;

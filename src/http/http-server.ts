@@ -7,6 +7,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../logging.js';
 import { requestAuth } from '../mcp/request-session.js';
 import { narrowSession, type Authenticated } from '../tenancy/auth/credential.js';
+import { hasPermission } from '../tenancy/permissions.js';
 import type { Permission } from '../tenancy/tool-groups.js';
 import { allowedHostsFor, checkHostAndOrigin } from './request-guard.js';
 
@@ -16,10 +17,20 @@ export interface HttpServerOptions {
   /** Stateless: a fresh MCP server per request, for several instances behind a load balancer. */
   stateless: boolean;
   allowedHosts: readonly string[];
+  /**
+   * Open sessions one credential may hold (default DEFAULT_MAX_SESSIONS_PER_CREDENTIAL): opening one more
+   * closes that credential's least recently used session, whose next request gets 404 "Session not found".
+   */
+  maxSessionsPerCredential?: number;
   version: string;
   logger: Logger;
   /** Prometheus text for GET /metrics, given the number of open sessions. */
   metrics?(openSessions: () => number): { contentType: string; render(): Promise<string> };
+  /**
+   * /metrics without credentials (`--auth none`). Otherwise it needs a bearer credential with `admin:read`:
+   * its labels name every tenant.
+   */
+  openMetrics?: boolean;
   /** The auth layer: a request into a tenant session and the credential it came with, or throws to answer 401. */
   authenticate(req: IncomingMessage): Promise<Authenticated>;
   /** Static files of the dashboard, by path ("/index.html" also serves "/"). */
@@ -44,6 +55,9 @@ interface OpenSession {
 /** Sessions a client left without DELETE are closed after this long without a request. */
 const SESSION_IDLE_MS = 30 * 60_000;
 
+/** Sessions one credential may hold open at once; a client that leaks sessions loses its oldest ones. */
+export const DEFAULT_MAX_SESSIONS_PER_CREDENTIAL = 100;
+
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -59,6 +73,38 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
   let allowed = new Set<string>();
   let base = '';
   const metrics = options.metrics?.(() => sessions.size);
+  const maxPerCredential = options.maxSessionsPerCredential ?? DEFAULT_MAX_SESSIONS_PER_CREDENTIAL;
+
+  const closeSession = (id: string, open: OpenSession): void => {
+    sessions.delete(id);
+    void open.transport.close().catch(() => {});
+    void open.server.close().catch(() => {});
+  };
+  /** Over the cap, a credential's least recently used sessions are closed (a leaking client keeps working). */
+  const enforceCap = (credentialId: string): void => {
+    const own = [...sessions].filter(([, open]) => open.credentialId === credentialId);
+    if (own.length <= maxPerCredential) return;
+    own.sort(([, a], [, b]) => a.lastSeen - b.lastSeen);
+    for (const [id, open] of own.slice(0, own.length - maxPerCredential)) {
+      options.logger.info({ credential: credentialId.split(' ')[0], max: maxPerCredential }, 'closing the least recently used session of a credential over its session cap');
+      closeSession(id, open);
+    }
+  };
+
+  /** The request's credential, or undefined after answering 401 with WWW-Authenticate (RFC 6750, RFC 9728). */
+  const authenticateOr401 = async (req: IncomingMessage, res: ServerResponse): Promise<Authenticated | undefined> => {
+    try {
+      return await options.authenticate(req);
+    } catch (error) {
+      const given = req.headers.authorization !== undefined;
+      res.setHeader(
+        'www-authenticate',
+        `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource"${given ? ', error="invalid_token"' : ''}`,
+      );
+      json(res, 401, { error: 'unauthorized', message: (error as Error).message });
+      return undefined;
+    }
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const refused = checkHostAndOrigin(req, allowed);
@@ -75,23 +121,22 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
       return;
     }
     if (path === '/metrics' && metrics) {
+      if (!options.openMetrics) {
+        const caller = await authenticateOr401(req, res);
+        if (!caller) return;
+        if (!hasPermission(caller.session, 'admin:read')) {
+          res.setHeader('www-authenticate', `Bearer error="insufficient_scope", scope="admin:read"`);
+          return json(res, 403, { error: 'forbidden', message: 'metrics need the admin:read permission' });
+        }
+      }
       res.writeHead(200, { 'content-type': metrics.contentType }).end(await metrics.render());
       return;
     }
     if (path !== '/mcp') return json(res, 404, { error: 'not_found' });
     if (stopping) return json(res, 503, { error: 'unavailable', message: 'the server is shutting down' });
 
-    let authenticated: Authenticated;
-    try {
-      authenticated = await options.authenticate(req);
-    } catch (error) {
-      const given = req.headers.authorization !== undefined;
-      res.setHeader(
-        'www-authenticate',
-        `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource"${given ? ', error="invalid_token"' : ''}`,
-      );
-      return json(res, 401, { error: 'unauthorized', message: (error as Error).message });
-    }
+    const authenticated = await authenticateOr401(req, res);
+    if (!authenticated) return;
 
     const { session, credential } = authenticated;
     const body = req.method === 'POST' ? await readJson(req, res) : undefined;
@@ -124,8 +169,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     const server = options.createServer(session);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) =>
-        void sessions.set(id, {
+      onsessioninitialized: (id) => {
+        sessions.set(id, {
           transport,
           server,
           credentialId: credential.id,
@@ -133,7 +178,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
           userId: session.userId,
           permissions: session.permissions,
           lastSeen: Date.now(),
-        }),
+        });
+        enforceCap(credential.id);
+      },
       onsessionclosed: (id) => void sessions.delete(id),
     });
     transport.onclose = () => {
@@ -163,9 +210,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     const idleSince = Date.now() - SESSION_IDLE_MS;
     for (const [id, open] of sessions) {
       if (open.lastSeen >= idleSince) continue;
-      sessions.delete(id);
-      void open.transport.close().catch(() => {});
-      void open.server.close().catch(() => {});
+      closeSession(id, open);
     }
   }, 60_000);
   sweep.unref();

@@ -49,7 +49,7 @@ describe('dashboard in Chromium', () => {
     await expect.poll(() => page.textContent('#feed-state')).toBe('live');
   };
   const openSessions = async () => {
-    const text = await (await fetch(server.url.replace(/\/mcp$/, '/metrics'))).text();
+    const text = await (await fetch(server.url.replace(/\/mcp$/, '/metrics'), { headers: { authorization: `Bearer ${key}` } })).text();
     return Number(/^agent_mesh_open_sessions (\d+)/m.exec(text)?.[1]);
   };
 

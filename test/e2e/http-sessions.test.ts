@@ -1,6 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, httpClient, startHttpServerProcess, type HttpServerProcess } from '../helpers/http-server-process.js';
+import { admin, httpClient, runCli, startHttpServerProcess, type HttpServerProcess } from '../helpers/http-server-process.js';
 import { tempDataDir, writeConfig } from '../helpers/server-process.js';
 
 type Client = Awaited<ReturnType<typeof httpClient>>;
@@ -127,4 +127,38 @@ describe('agent-mesh serve: a session belongs to the credential that opened it',
     expect(jwtClosed).toMatchObject({ code: 1008, reason: 'credential expired' });
     expect(jwtClosed.after).toBeLessThan(4_000);
   }, 20_000);
+});
+
+describe('agent-mesh serve: open sessions per credential', () => {
+  it("closes a credential's least recently used session beyond --max-sessions-per-credential, not other credentials' sessions", async () => {
+    const data = tempDataDir();
+    const env = { AGENT_MESH_DATA_DIR: data.dir };
+    admin(env, 'tenants', 'create', 'acme');
+    const leaky = admin(env, 'keys', 'create', '--tenant', 'acme', '--user', 'leaky');
+    const other = admin(env, 'keys', 'create', '--tenant', 'acme', '--user', 'other');
+    const server = await startHttpServerProcess(env, ['--max-sessions-per-credential', '2']);
+    const clients: Client[] = [];
+    try {
+      const neighbour = await httpClient(server.url, other);
+      clients.push(neighbour);
+      const first = await httpClient(server.url, leaky);
+      const second = await httpClient(server.url, leaky);
+      clients.push(first, second);
+      // first is used again, so second is now the least recently used.
+      expect((await call(first, 'kv_list', {})).isError).toBeFalsy();
+      const third = await httpClient(server.url, leaky);
+      clients.push(third);
+      expect((await rawCall(server.url, leaky, sessionIdOf(second), 'kv_list', {})).status).toBe(404);
+      for (const kept of [first, third, neighbour]) expect((await call(kept, 'kv_list', {})).isError).toBeFalsy();
+      const metrics = await (await fetch(server.url.replace(/\/mcp$/, '/metrics'), { headers: { authorization: `Bearer ${other}` } })).text();
+      expect(metrics).toMatch(/^agent_mesh_open_sessions 3$/m);
+      const refused = await runCli(env, 'serve', '--port', '0', '--max-sessions-per-credential', '0');
+      expect(refused.status).toBe(78);
+      expect(refused.stderr).toMatch(/--max-sessions-per-credential: "0" is not a positive whole number/);
+    } finally {
+      await Promise.all(clients.map((client) => client.close().catch(() => {})));
+      await server.stop();
+      data.cleanup();
+    }
+  });
 });

@@ -99,12 +99,24 @@ describe('agent-mesh serve: Streamable HTTP with API keys', () => {
     }
   });
 
-  it('serves Prometheus metrics for the calls it answered', async () => {
+  it('serves Prometheus metrics for the calls it answered, only to admin:read credentials', async () => {
     const client = await httpClient(server.url, alphaKey);
     await call(client, 'kv_set', { key: 'metered', value: 1 });
     await call(client, 'kv_get', { key: 'missing-key' });
     await client.close();
-    const text = await (await fetch(server.url.replace(/\/mcp$/, '/metrics'))).text();
+    const metricsUrl = server.url.replace(/\/mcp$/, '/metrics');
+    const anonymous = await fetch(metricsUrl);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata=/);
+    expect(await anonymous.text()).not.toContain('alpha');
+    expect((await fetch(metricsUrl, { headers: { authorization: `Bearer ${alphaKey.slice(0, -4)}AAAA` } })).status).toBe(401);
+    // bob's key holds kv:* only.
+    const forbidden = await fetch(metricsUrl, { headers: { authorization: `Bearer ${betaKey}` } });
+    expect(forbidden.status).toBe(403);
+    expect(await forbidden.text()).not.toContain('alpha');
+    const response = await fetch(metricsUrl, { headers: { authorization: `Bearer ${alphaKey}` } });
+    expect(response.status).toBe(200);
+    const text = await response.text();
     expect(text).toMatch(/agent_mesh_tool_calls_total\{tool="kv_set",outcome="ok",tenant="alpha"\} \d+/);
     expect(text).toMatch(/agent_mesh_tool_calls_total\{tool="kv_get",outcome="not_found",tenant="alpha"\} 1/);
     expect(text).toMatch(/agent_mesh_open_sessions \d+/);
@@ -180,6 +192,8 @@ describe('agent-mesh serve modes', () => {
       const client = await httpClient(server.url);
       expect((await call(client, 'kv_set', { key: 'k', value: 1 })).isError).toBeFalsy();
       await client.close();
+      // Without credentials there is only one tenant to see: /metrics needs none either.
+      expect((await fetch(server.url.replace(/\/mcp$/, '/metrics'))).status).toBe(200);
     } finally {
       await server.stop();
       data.cleanup();
