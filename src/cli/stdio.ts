@@ -42,8 +42,7 @@ export async function runStdio(config: Config, logger: Logger): Promise<void> {
     await server.close().catch(() => {});
     await app.close();
     logger.flush();
-    // Pipes are asynchronous on some platforms: the last answers must leave before the process does.
-    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+    await stdio.flushed();
     process.exit(0);
   };
   transport.onclose = () => void stop('stdin closed');

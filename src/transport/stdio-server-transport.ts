@@ -108,6 +108,11 @@ export class StdioServerTransport implements Transport {
     });
   }
 
+  /** Resolves once everything sent has left the process: on some platforms pipes are written asynchronously. */
+  flushed(): Promise<void> {
+    return new Promise((resolve) => this.output.write('', () => resolve()));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
