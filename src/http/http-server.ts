@@ -18,6 +18,13 @@ export interface HttpServerOptions {
   stateless: boolean;
   allowedHosts: readonly string[];
   /**
+   * Take the scheme of the URLs the server names (resource metadata) from X-Forwarded-Proto, for a TLS
+   * proxy in front (--trust-proxy). Otherwise they are http:, the scheme this server speaks.
+   */
+  trustForwardedProto?: boolean;
+  /** Issuers of the JWTs accepted (config jwt.issuer), listed as `authorization_servers` (RFC 9728). */
+  authorizationServers?: readonly string[];
+  /**
    * Open sessions one credential may hold (default DEFAULT_MAX_SESSIONS_PER_CREDENTIAL): opening one more
    * closes that credential's least recently used session, whose next request gets 404 "Session not found".
    */
@@ -92,6 +99,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
   };
 
   /** The request's credential, or undefined after answering 401 with WWW-Authenticate (RFC 6750, RFC 9728). */
+  /** This server's URL as the request named it: its Host, already checked against the allowed hosts. */
+  const baseOf = (req: IncomingMessage): string => {
+    const forwarded = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim().toLowerCase();
+    const scheme = options.trustForwardedProto && (forwarded === 'https' || forwarded === 'http') ? forwarded : 'http';
+    return req.headers.host ? `${scheme}://${req.headers.host.toLowerCase()}` : base;
+  };
+
   const authenticateOr401 = async (req: IncomingMessage, res: ServerResponse): Promise<Authenticated | undefined> => {
     try {
       return await options.authenticate(req);
@@ -99,7 +113,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
       const given = req.headers.authorization !== undefined;
       res.setHeader(
         'www-authenticate',
-        `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource"${given ? ', error="invalid_token"' : ''}`,
+        `Bearer resource_metadata="${baseOf(req)}/.well-known/oauth-protected-resource"${given ? ', error="invalid_token"' : ''}`,
       );
       json(res, 401, { error: 'unauthorized', message: (error as Error).message });
       return undefined;
@@ -112,7 +126,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/healthz') return json(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok', version: options.version });
     if (path === '/.well-known/oauth-protected-resource' || path === '/.well-known/oauth-protected-resource/mcp') {
-      return json(res, 200, { resource: `${base}/mcp`, authorization_servers: [], bearer_methods_supported: ['header'], resource_name: 'agent-mesh' });
+      return json(res, 200, {
+        resource: `${baseOf(req)}/mcp`,
+        authorization_servers: options.authorizationServers ?? [],
+        bearer_methods_supported: ['header'],
+        resource_name: 'agent-mesh',
+      });
     }
     const asset = options.dashboard?.[path === '/' ? '/index.html' : path];
     if (asset && req.method === 'GET') {
