@@ -3,7 +3,6 @@ import {
   ErrorCode,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
-  McpError,
   ReadResourceRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
@@ -13,6 +12,7 @@ import type { Services } from '../services/index.js';
 import { sendableTextOf } from '../services/content-types.js';
 import { MAX_READ_BYTES } from '../services/artifact-service.js';
 import type { TenantSession } from '../tenancy/session.js';
+import { ProtocolError } from './protocol-error.js';
 
 const ARTIFACT = 'artifact://';
 const EXECUTION = 'workflow://executions/';
@@ -31,11 +31,11 @@ export function keyFromArtifactUri(uri: string): string {
   }
 }
 
-function toMcpError(error: unknown): McpError {
+function toProtocolError(error: unknown): ProtocolError {
   const meshError: MeshError = asMeshError(error);
   const code =
     meshError.code === 'not_found' ? RESOURCE_NOT_FOUND : meshError.code === 'internal' ? ErrorCode.InternalError : ErrorCode.InvalidParams;
-  return new McpError(code, `${meshError.code}: ${meshError.message}`, { code: meshError.code, ...meshError.details });
+  return new ProtocolError(code, `${meshError.code}: ${meshError.message}`, { code: meshError.code, ...meshError.details });
 }
 
 const guarded =
@@ -44,7 +44,7 @@ const guarded =
     try {
       return await handler(...args);
     } catch (error) {
-      throw toMcpError(error);
+      throw toProtocolError(error);
     }
   };
 

@@ -1,5 +1,5 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool as ToolListing } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, ListToolsRequestSchema, type CallToolResult, type Tool as ToolListing } from '@modelcontextprotocol/sdk/types.js';
 import { asMeshError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { Services } from '../services/index.js';
@@ -16,6 +16,7 @@ import { callerSession } from './request-session.js';
 import { progressReporter, setToolsCallHandler, startTask } from './tools-call-handler.js';
 import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/stores/in-memory.js';
 import { ALL_TOOLS } from './tools/index.js';
+import { ProtocolError } from './protocol-error.js';
 
 export const SERVER_NAME = 'agent-mesh';
 
@@ -80,7 +81,7 @@ export function createMcpServer(session: TenantSession, services: Services, opti
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: proxied ? [...visible, ...proxied.list()] : visible }));
   setToolsCallHandler(server, async (request, rawArguments, extra): Promise<CallToolResult> => {
     const tool = byName.get(request.params.name) ?? proxied?.find(request.params.name);
-    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+    if (!tool) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     const caller = callerSession(session, extra);
     const started = performance.now();
     let result: CallToolResult;

@@ -3,7 +3,6 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import {
   CallToolRequestSchema,
   ErrorCode,
-  McpError,
   type CallToolRequest,
   type CallToolResult,
   type ServerNotification,
@@ -11,6 +10,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { CancelSignal } from '../cancellation.js';
+import { ProtocolError } from './protocol-error.js';
 
 type SdkExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -48,7 +48,7 @@ export function setToolsCallHandler(server: Server, handler: ToolsCallHandler): 
   protocol.setRequestHandler.call(server, ToolsCallMethod as unknown as typeof CallToolRequestSchema, (raw, extra) => {
     const params = (raw as { params?: unknown }).params;
     const problem = toolsCallParamsProblem(params);
-    if (problem) throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call params: ${problem}`);
+    if (problem) throw new ProtocolError(ErrorCode.InvalidParams, `Invalid tools/call params: ${problem}`);
     return handler(raw as CallToolRequest, (params as { arguments?: unknown }).arguments, extra);
   });
 }

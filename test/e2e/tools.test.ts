@@ -222,7 +222,7 @@ describe('every tool over stdio, as the default tenant', () => {
     expect(text.contents).toEqual([{ uri: 'artifact://res/hello%20world.txt', mimeType: 'text/plain; charset=utf-8', text: 'hello' }]);
     const blob = await server.client.readResource({ uri: 'artifact://res/blob.bin' });
     expect(blob.contents[0]).toMatchObject({ blob: Buffer.from([1, 2, 3]).toString('base64'), mimeType: 'application/octet-stream' });
-    await expect(server.client.readResource({ uri: 'artifact://res/missing' })).rejects.toThrow(/not_found/);
+    await expect(server.client.readResource({ uri: 'artifact://res/missing' })).rejects.toThrow(/^MCP error -32002: not_found: artifact "res\/missing" not found$/);
     await expect(server.client.readResource({ uri: 'artifact://../etc/passwd' })).rejects.toThrow(/invalid_argument/);
   });
 });
@@ -266,7 +266,7 @@ describe('permissions, hidden tools and tool groups', () => {
     try {
       expect((await kvTools.client.listTools()).tools.every((t) => t.name.startsWith('kv_'))).toBe(true);
       expect(kvTools.client.getServerCapabilities()?.resources).toBeUndefined();
-      await expect(kvTools.client.callTool({ name: 'artifacts_list', arguments: {} })).rejects.toThrow(/Unknown tool: artifacts_list/);
+      await expect(kvTools.client.callTool({ name: 'artifacts_list', arguments: {} })).rejects.toThrow(/^MCP error -32602: Unknown tool: artifacts_list$/);
       // The instructions a client reads at initialize speak only of what this session has.
       const instructions = kvTools.client.getInstructions() ?? '';
       expect(instructions).toMatch(/key-value store \(kv_\*\)/);
