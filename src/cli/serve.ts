@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { createApp } from '../app.js';
 import { ConfigError, type Config } from '../config/config.js';
 import { isLoopback } from '../http/request-guard.js';
-import { DEFAULT_MAX_SESSIONS_PER_CREDENTIAL, startHttpServer } from '../http/http-server.js';
+import { DEFAULT_MAX_SESSIONS_PER_CREDENTIAL, SHUTDOWN_GRACE_MS, startHttpServer } from '../http/http-server.js';
 import { Metrics } from '../http/metrics.js';
 import { attachFeed } from '../http/ws-feed.js';
 import { loadDashboard } from '../http/dashboard-assets.js';
@@ -24,6 +24,7 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
       auth: { type: 'string', default: 'apikey' },
       stateless: { type: 'boolean', default: false },
       'allowed-hosts': { type: 'string', default: '' },
+      'shutdown-grace-seconds': { type: 'string', default: String(SHUTDOWN_GRACE_MS / 1000) },
       'trust-proxy': { type: 'boolean', default: false },
       'max-sessions-per-credential': { type: 'string', default: String(DEFAULT_MAX_SESSIONS_PER_CREDENTIAL) },
     },
@@ -31,6 +32,10 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: "${values.port}" is not a port number`);
+  const grace = Number(values['shutdown-grace-seconds']);
+  if (!Number.isFinite(grace) || grace < 0 || grace > 3600) {
+    throw new ConfigError(`--shutdown-grace-seconds: "${values['shutdown-grace-seconds']}" is not a number of seconds from 0 to 3600`);
+  }
   const maxSessions = Number(values['max-sessions-per-credential']);
   if (!Number.isInteger(maxSessions) || maxSessions < 1) {
     throw new ConfigError(`--max-sessions-per-credential: "${values['max-sessions-per-credential']}" is not a positive whole number`);
@@ -56,6 +61,7 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
     port,
     stateless: values.stateless,
     maxSessionsPerCredential: maxSessions,
+    shutdownGraceMs: grace * 1000,
     trustForwardedProto: values['trust-proxy'],
     authorizationServers: config.jwt ? [config.jwt.issuer].flat() : [],
     allowedHosts: values['allowed-hosts'].split(',').map((h) => h.trim()).filter(Boolean),

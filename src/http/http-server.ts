@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { AddressInfo } from 'node:net';
 import type { Server as McpServer } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { MeshError } from '../errors.js';
+import { toolError } from '../mcp/errors.js';
 import type { Logger } from '../logging.js';
 import { requestAuth } from '../mcp/request-session.js';
 import { narrowSession, type Authenticated } from '../tenancy/auth/credential.js';
@@ -31,6 +33,8 @@ export interface HttpServerOptions {
   maxSessionsPerCredential?: number;
   version: string;
   logger: Logger;
+  /** How long SIGTERM waits for calls in flight (default SHUTDOWN_GRACE_MS); those still running are then answered `unavailable`. */
+  shutdownGraceMs?: number;
   /** Prometheus text for GET /metrics, given the number of open sessions. */
   metrics?(openSessions: () => number): { contentType: string; render(): Promise<string> };
   /**
@@ -66,7 +70,29 @@ const SESSION_IDLE_MS = 30 * 60_000;
 export const DEFAULT_MAX_SESSIONS_PER_CREDENTIAL = 100;
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
-const SHUTDOWN_GRACE_MS = 10_000;
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** JSON-RPC requests of one POST still unanswered, and the transport that answers them. */
+interface PendingPost {
+  transport: StreamableHTTPServerTransport;
+  requests: { id: RequestId; method: string }[];
+}
+
+/** The answer to a call cut off by shutdown: a tool error `unavailable` for tools/call, a JSON-RPC error otherwise. */
+function shutdownAnswer(id: RequestId, method: string): JSONRPCMessage {
+  const error = new MeshError('unavailable', 'the server is shutting down before this call finished; call again (it may or may not have taken effect)');
+  if (method === 'tools/call') return { jsonrpc: '2.0', id, result: toolError(error) };
+  return { jsonrpc: '2.0', id, error: { code: -32000, message: `unavailable: ${error.message}`, data: { code: 'unavailable' } } };
+}
+
+/** The requests (not notifications or responses) of a POST body, a message or a batch. */
+function requestsIn(body: unknown): { id: RequestId; method: string }[] {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.flatMap((message) => {
+    const { id, method } = (message ?? {}) as { id?: unknown; method?: unknown };
+    return (typeof id === 'string' || typeof id === 'number') && typeof method === 'string' ? [{ id, method }] : [];
+  });
+}
 
 /**
  * Streamable HTTP at /mcp, /healthz, and the OAuth protected-resource metadata (RFC 9728). Every request is
@@ -76,6 +102,17 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export async function startHttpServer(options: HttpServerOptions): Promise<{ url: string; close(): Promise<void> }> {
   const sessions = new Map<string, OpenSession>();
   let inFlight = 0;
+  const pending = new Set<PendingPost>();
+  /** Serves a request on a transport, remembering its calls until answered so that shutdown can answer them. */
+  const serve = (transport: StreamableHTTPServerTransport, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
+    const requests = requestsIn(body);
+    if (requests.length > 0) {
+      const entry = { transport, requests };
+      pending.add(entry);
+      res.once('close', () => pending.delete(entry));
+    }
+    return transport.handleRequest(req, res, body);
+  };
   let stopping = false;
   let allowed = new Set<string>();
   let base = '';
@@ -169,7 +206,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
         void server.close();
       });
       await server.connect(transport);
-      return transport.handleRequest(req, res, body);
+      return serve(transport, req, res, body);
     }
 
     const sessionId = req.headers['mcp-session-id'];
@@ -180,7 +217,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
       }
       open.lastSeen = Date.now();
       (req as IncomingMessage & { auth?: unknown }).auth = requestAuth(credential.id, narrowSession(session, open.permissions));
-      return open.transport.handleRequest(req, res, body);
+      return serve(open.transport, req, res, body);
     }
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
       return json(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: no session; start with initialize' } });
@@ -206,7 +243,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
       if (transport.sessionId) sessions.delete(transport.sessionId);
     };
     await server.connect(transport);
-    return transport.handleRequest(req, res, body);
+    return serve(transport, req, res, body);
   };
 
   const http: HttpServer = createServer((req, res) => {
@@ -249,8 +286,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
       clearInterval(sweep);
       feed?.close();
       http.close();
-      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+      const deadline = Date.now() + (options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
       while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      // Calls still running get an answer rather than a cut connection: `unavailable`, "shutting down".
+      if (pending.size > 0) {
+        options.logger.warn({ calls: [...pending].reduce((n, p) => n + p.requests.length, 0) }, 'answering calls still running at the end of the shutdown grace period with unavailable');
+        for (const { transport, requests } of pending) {
+          for (const { id, method } of requests) await transport.send(shutdownAnswer(id, method), { relatedRequestId: id }).catch(() => {});
+        }
+        const flushed = Date.now() + 1_000;
+        while (inFlight > 0 && Date.now() < flushed) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       await Promise.all([...sessions.values()].map(async (open) => {
         await open.transport.close().catch(() => {});
         await open.server.close().catch(() => {});

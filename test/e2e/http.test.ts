@@ -180,6 +180,36 @@ describe('agent-mesh serve: Streamable HTTP with API keys', () => {
   });
 });
 
+describe('agent-mesh serve shutdown', () => {
+  it('answers calls still running when the grace period ends with unavailable, then exits 0', async () => {
+    const data = tempDataDir();
+    const env = { AGENT_MESH_DATA_DIR: data.dir };
+    admin(env, 'tenants', 'create', 'alpha');
+    const key = admin(env, 'keys', 'create', '--tenant', 'alpha', '--user', 'alice');
+    const own = await startHttpServerProcess(env, ['--shutdown-grace-seconds', '1']);
+    try {
+      const client = await httpClient(own.url, key);
+      await call(client, 'workflow_create', { name: 'slower', definition: { StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 4, End: true } } } });
+      const pending = call(client, 'workflow_start', { name: 'slower', wait_seconds: 30 });
+      const pendingList = client.listTools();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = Date.now();
+      own.child.kill('SIGTERM');
+      const result = await pending;
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(result.isError).toBe(true);
+      expect(structured(result).error).toMatchObject({ code: 'unavailable' });
+      expect(JSON.stringify(result.content)).toMatch(/shutting down/);
+      await pendingList; // answered long before: not touched
+      expect(await own.exited).toBe(0);
+      await client.close().catch(() => {});
+    } finally {
+      await own.stop();
+      data.cleanup();
+    }
+  });
+});
+
 describe('agent-mesh serve modes', () => {
   it('--auth none serves one tenant without credentials, only on loopback', async () => {
     const data = tempDataDir();
