@@ -306,6 +306,7 @@ function checkSecretKey(value: string): string {
 function parseToolGroups(value: string | undefined): ReadonlySet<ToolGroup> {
   if (!value || value.trim() === '' || value.trim() === '*') return new Set(TOOL_GROUPS);
   const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0) throw new ConfigError(`AGENT_MESH_TOOLS: names no tool group (known: ${TOOL_GROUPS.join(', ')}); leave it unset for all`);
   for (const name of names) {
     if (!(TOOL_GROUPS as readonly string[]).includes(name)) {
       throw new ConfigError(`AGENT_MESH_TOOLS: unknown tool group "${name}" (known: ${TOOL_GROUPS.join(', ')})`);

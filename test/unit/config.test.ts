@@ -96,6 +96,7 @@ describe('config', () => {
   it('refuses bad identity and tool-group variables', () => {
     expect(() => loadConfig({ AGENT_MESH_TENANT_ID: '../etc' })).toThrowError(ConfigError);
     expect(() => loadConfig({ AGENT_MESH_TOOLS: 'kv,blobs' })).toThrowError(/AGENT_MESH_TOOLS: unknown tool group "blobs"/);
+    expect(() => loadConfig({ AGENT_MESH_TOOLS: ' , ' })).toThrowError(/AGENT_MESH_TOOLS: names no tool group \(known: kv, artifacts/);
     expect(() => loadConfig({ AGENT_MESH_CONTEXT_TYPE: 'robot' })).toThrowError(/AGENT_MESH_CONTEXT_TYPE/);
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrowError(/LOG_LEVEL: "loud" is not one of fatal, error, warn, info, debug, trace, silent/);
     expect(loadConfig({ LOG_LEVEL: 'DEBUG' }).logLevel).toBe('debug');
