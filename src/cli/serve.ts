@@ -84,6 +84,7 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
         enabledToolGroups: config.enabledToolGroups,
         logger,
         exposeIntegrationTools: config.integrations.exposeTools,
+        stateless: values.stateless,
         onToolCall: (session, tool, outcome, ms) => metrics?.toolCall(session.tenantId, tool, outcome, ms),
       }),
   }).catch(async (error: unknown) => {

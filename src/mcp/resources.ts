@@ -51,6 +51,8 @@ const guarded =
 export interface ResourceGroups {
   artifacts: boolean;
   workflows: boolean;
+  /** resources/subscribe to workflow executions (not when nothing outlives a request: HTTP --stateless). */
+  subscribe?: boolean;
 }
 
 /**
@@ -107,7 +109,7 @@ export function registerResources(server: Server, session: TenantSession, servic
     }),
   );
 
-  if (!groups.workflows) return;
+  if (!groups.workflows || groups.subscribe === false) return;
   server.setRequestHandler(
     SubscribeRequestSchema,
     guarded(async (request) => {

@@ -27,6 +27,11 @@ export interface McpServerOptions {
   tools?: readonly Tool[];
   /** Also list connected integrations' tools as <integration>__<tool> (config integrations.exposeTools). */
   exposeIntegrationTools?: boolean;
+  /**
+   * Each request is served by a server of its own (HTTP --stateless): nothing outlives the request, so
+   * neither MCP tasks (tasks/get would find no task) nor resources/subscribe are offered.
+   */
+  stateless?: boolean;
   /** Called after every tool call (metrics). */
   onToolCall?: (session: TenantSession, tool: string, outcome: string, ms: number) => void;
 }
@@ -49,18 +54,30 @@ export function listing(tool: Tool): ToolListing {
   return built;
 }
 
+/** A listing without `execution.taskSupport`, for a server that offers no tasks. */
+const taskless = new WeakMap<Tool, ToolListing>();
+function listingWithoutTasks(tool: Tool): ToolListing {
+  let built = taskless.get(tool);
+  if (!built) {
+    const { execution: _execution, ...rest } = listing(tool);
+    taskless.set(tool, (built = rest));
+  }
+  return built;
+}
+
 /** One MCP server per tenant session: it lists what the session may call and calls it as that session. */
 export function createMcpServer(session: TenantSession, services: Services, options: McpServerOptions): Server {
   const enabled = (options.tools ?? ALL_TOOLS).filter((tool) => options.enabledToolGroups.has(tool.group));
   const byName = new Map(enabled.map((tool) => [tool.name, tool]));
-  const visible = enabled.filter((tool) => hasPermission(session, tool.permission)).map(listing);
+  const visible = enabled.filter((tool) => hasPermission(session, tool.permission)).map(options.stateless ? listingWithoutTasks : listing);
   const resources = {
     artifacts: options.enabledToolGroups.has('artifacts') && hasPermission(session, 'artifacts:read'),
     workflows: options.enabledToolGroups.has('workflow') && hasPermission(session, 'workflow:read'),
+    subscribe: options.stateless !== true,
   };
   const servesResources = resources.artifacts || resources.workflows;
 
-  const offersTasks = enabled.some((tool) => tool.taskArgs && hasPermission(session, tool.permission));
+  const offersTasks = !options.stateless && enabled.some((tool) => tool.taskArgs && hasPermission(session, tool.permission));
   const server = new Server(
     { name: SERVER_NAME, title: 'agent-mesh', version: options.version },
     {
@@ -70,7 +87,7 @@ export function createMcpServer(session: TenantSession, services: Services, opti
         tools: { listChanged: options.exposeIntegrationTools === true },
         // logging/setLevel is answered by the SDK (clients may set a level; errors already come back in results).
         logging: {},
-        ...(servesResources && { resources: { listChanged: false, subscribe: resources.workflows } }),
+        ...(servesResources && { resources: { listChanged: false, subscribe: resources.workflows && resources.subscribe } }),
       },
       instructions: serverInstructions(TOOL_GROUPS.filter((group) => enabled.some((tool) => tool.group === group && hasPermission(session, tool.permission)))),
     },

@@ -83,6 +83,9 @@ describe('agent-mesh serve: Streamable HTTP with API keys', () => {
       expect((await call(alpha, 'kv_set', { key: 'secret', value: 'alpha only' })).isError).toBeFalsy();
       expect(structured(await call(beta, 'kv_get', { key: 'secret' })).error?.code).toBe('not_found');
       expect(structured(await call(alpha, 'kv_get', { key: 'secret' })).value).toBe('alpha only');
+      // A session offers MCP tasks and resource subscriptions (not so with --stateless).
+      expect(alpha.getServerCapabilities()?.tasks).toBeDefined();
+      expect(alpha.getServerCapabilities()?.resources).toMatchObject({ subscribe: true });
       // bob's key carries only kv permissions: the other tools are not listed.
       expect((await beta.listTools()).tools.every((t) => t.name.startsWith('kv_'))).toBe(true);
       // beta's key on alpha's session id: as if the session did not exist.
@@ -262,6 +265,13 @@ describe('agent-mesh serve modes', () => {
       const b = await httpClient(two!.url, token);
       await call(a, 'kv_set', { key: 'shared', value: 'written via one' });
       expect(structured(await call(b, 'kv_get', { key: 'shared' })).value).toBe('written via one');
+      // Nothing outlives a request: no MCP tasks (tasks/get could never find one), no resource subscriptions.
+      const capabilities = a.getServerCapabilities();
+      expect(capabilities?.tasks).toBeUndefined();
+      expect(capabilities?.resources).toMatchObject({ subscribe: false });
+      expect((await a.listTools()).tools.filter((tool) => tool.execution?.taskSupport !== undefined)).toEqual([]);
+      await expect(a.subscribeResource({ uri: 'workflow://executions/x' })).rejects.toThrow(/Method not found/);
+      expect(structured(await call(a, 'workflow_list', {})).error).toBeUndefined();
       await Promise.all([a.close(), b.close()]);
     } finally {
       await Promise.all([one!.stop(), two!.stop()]);
