@@ -46,13 +46,14 @@ interface RecordedCall {
   tenantId: string;
   resource: string;
   input: unknown;
+  execution?: { workflow: string; name: string };
 }
 
 /** A TEST DOUBLE for the tool invoker the workflow service will wire in: records calls, answers from a script. */
 function recordingRunnerDouble(answer: (call: RecordedCall, attempt: number, signal: AbortSignal) => Promise<unknown>) {
   const calls: RecordedCall[] = [];
-  const run: ActivityTaskRunner = async (tenantId, resource, input, signal) => {
-    const call = { tenantId, resource, input };
+  const run: ActivityTaskRunner = async (tenantId, resource, input, signal, execution) => {
+    const call = { tenantId, resource, input, ...(execution && { execution }) };
     calls.push(call);
     return answer(call, calls.filter((c) => c.resource === resource).length, signal);
   };
@@ -132,12 +133,13 @@ describe('Step Functions workflows (fake Step Functions)', () => {
     const execution = await ended(wf, 'acme', started.executionArn);
 
     expect(double.calls).toEqual([
-      { tenantId: 'acme', resource: 'agent-mesh:kv_set', input: { key: 'order-7', value: 42.5, execution: 'order-7' } },
-      { tenantId: 'acme', resource: 'agent-mesh:kv_set', input: { key: 'order-7', value: 42.5, execution: 'order-7' } },
+      { tenantId: 'acme', resource: 'agent-mesh:kv_set', input: { key: 'order-7', value: 42.5, execution: 'order-7' }, execution: { workflow: 'orders', name: 'order-7' } },
+      { tenantId: 'acme', resource: 'agent-mesh:kv_set', input: { key: 'order-7', value: 42.5, execution: 'order-7' }, execution: { workflow: 'orders', name: 'order-7' } },
       {
         tenantId: 'acme',
         resource: 'mcp:x/y',
         input: { id: 7, total: 42.5, args: { key: 'order-7', value: 42.5 }, saved: { version: 3 } },
+        execution: { workflow: 'orders', name: 'order-7' },
       },
     ]);
     expect(execution.status).toBe('SUCCEEDED');
@@ -165,7 +167,8 @@ describe('Step Functions workflows (fake Step Functions)', () => {
     ]);
     const scheduled = history.find((e) => e.type === 'ActivityScheduled')!.activityScheduledEventDetails!;
     expect(scheduled.resource).toBe(wf.activityArn);
-    expect(JSON.parse(scheduled.input!)).toEqual({ resource: 'agent-mesh:kv_set', tenant: 'acme', input: { key: 'order-7', value: 42.5, execution: 'order-7' } });
+    // The task names its workflow and execution, so the worker runs it as the execution's starter.
+    expect(JSON.parse(scheduled.input!)).toEqual({ resource: 'agent-mesh:kv_set', tenant: 'acme', workflow: 'orders', execution: 'order-7', input: { key: 'order-7', value: 42.5, execution: 'order-7' } });
     expect(scheduled.timeoutInSeconds).toBe(60);
     const entered = history.filter((e) => e.type?.endsWith('StateEntered')).map((e) => `${e.type}:${e.stateEnteredEventDetails?.name}`);
     expect(entered).toEqual(['PassStateEntered:Prepare', 'TaskStateEntered:Save', 'ChoiceStateEntered:Route', 'TaskStateEntered:Notify', 'PassStateEntered:Recovered', 'SucceedStateEntered:Done']);
