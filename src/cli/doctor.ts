@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createApp } from '../app.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging.js';
@@ -13,6 +14,11 @@ const LABEL: Record<BackendCheck['status'], string> = { ok: 'ok  ', warn: 'warn'
 export async function runDoctor(config: Config, logger: Logger): Promise<void> {
   const where = config.backend === 'aws' ? `aws (${config.aws.region})` : `local (${config.dataDir})`;
   out(`agent-mesh doctor: backend ${where}, rate limits ${config.redisUrl ? `shared on ${redactUrl(config.redisUrl)}` : 'per process'}`);
+  if (config.backend === 'local' && !existsSync(config.dataDir)) {
+    // Checking would create it, and a mistyped AGENT_MESH_DATA_DIR would then look fine.
+    out(`  warn  data folder: ${config.dataDir} does not exist; agent-mesh creates it on first start (is AGENT_MESH_DATA_DIR right?)`);
+    return;
+  }
   const app = await createApp(config, logger, { background: false });
   let checks: BackendCheck[];
   try {

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { DataFolderError } from '../drivers/local/data-folder.js';
 import { createLogger } from '../logging.js';
 import { VERSION } from '../version.js';
+import { UsageError } from './usage-error.js';
 import { ADMIN_USAGE, SERVE_USAGE } from './usage.js';
 
 const USAGE = `agent-mesh ${VERSION} — a governed MCP mesh for AI agents
@@ -27,17 +28,13 @@ console.info = console.error;
 
 async function main(argv: string[]): Promise<void> {
   const [command = 'stdio'] = argv;
-  if (command === '--help' || command === '-h' || command === 'help') {
-    process.stderr.write(USAGE + '\n');
-    return;
-  }
-  if (command === '--version' || command === '-v') {
-    process.stderr.write(VERSION + '\n');
-    return;
-  }
-  if (!['stdio', 'serve', 'tenants', 'keys', 'doctor'].includes(command)) {
-    process.stderr.write(`agent-mesh: unknown command "${command}"\n\n${USAGE}\n`);
-    process.exit(2);
+  // Asked for, help and the version are the output, on stdout (`agent-mesh --version | cat`); no server runs.
+  if (command === '--help' || command === '-h' || command === 'help') return void process.stdout.write(USAGE + '\n');
+  if (command === '--version' || command === '-v') return void process.stdout.write(VERSION + '\n');
+  if (!['stdio', 'serve', 'tenants', 'keys', 'doctor'].includes(command)) throw new UsageError(`unknown command "${command}"`, USAGE);
+  if ((command === 'stdio' || command === 'doctor') && argv.length > 1) {
+    if (argv[1] === '--help' || argv[1] === '-h') return void process.stdout.write(USAGE + '\n');
+    throw new UsageError(`${command} takes no arguments, not "${argv.slice(1).join(' ')}" (settings come from the environment)`, USAGE);
   }
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
@@ -55,6 +52,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`agent-mesh: ${error.message}\n\n${error.usage}\n`);
+    process.exit(2);
+  }
   if (typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`agent-mesh: ${(error as Error).message}\n\n${USAGE}\n`);
     process.exit(2);
