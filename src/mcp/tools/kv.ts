@@ -56,7 +56,7 @@ export const kvDelete = defineTool({
   permission: 'kv:write',
   rateLimit: 'dynamodb',
   title: 'Delete a key',
-  description: 'Delete a key. With if_version, only if the key is at that version (otherwise conflict). Missing keys give not_found.',
+  description: 'Delete a key. With if_version, only if the key is at that version (otherwise conflict, also when the key is missing). A missing key gives not_found.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   input: z.strictObject({ key: keyArg, if_version: versionArg.optional().describe('Delete only if the current version is this.') }),
   output: deletedResult,
