@@ -1,6 +1,7 @@
 import type { DefinitionProblem } from '../../engine/asl/index.js';
+import { INTEGRATION_NAME } from '../integrations/tool-names.js';
 
-const MCP_RESOURCE = /^mcp:[^/]+\/.+$/;
+const MCP_RESOURCE = /^mcp:([^/]+)\/.+$/;
 const AGENT_MESH = 'agent-mesh:';
 
 type Json = Record<string, unknown>;
@@ -25,8 +26,13 @@ export function taskResourceProblems(definition: unknown, tools: ReadonlySet<str
       if (typeof resource === 'string' && resource.startsWith(AGENT_MESH)) {
         const tool = resource.slice(AGENT_MESH.length);
         if (!tools.has(tool)) problems.push({ path: `${at}.Resource`, message: `no agent-mesh tool "${tool}"` });
-      } else if (typeof resource === 'string' && !MCP_RESOURCE.test(resource)) {
-        problems.push({ path: `${at}.Resource`, message: `${JSON.stringify(resource)} is not a supported resource (agent-mesh:<tool> or mcp:<integration>/<tool>)` });
+      } else if (typeof resource === 'string') {
+        const integration = MCP_RESOURCE.exec(resource)?.[1];
+        if (integration === undefined) {
+          problems.push({ path: `${at}.Resource`, message: `${JSON.stringify(resource)} is not a supported resource (agent-mesh:<tool> or mcp:<integration>/<tool>)` });
+        } else if (!INTEGRATION_NAME.test(integration)) {
+          problems.push({ path: `${at}.Resource`, message: `"${integration}" cannot be an integration name (1-32 letters, digits, "-" or "_", not "__", starting with a letter or digit)` });
+        }
       }
     }
     if (state.Type === 'Parallel' && Array.isArray(state.Branches)) state.Branches.forEach((branch, i) => visitMachine(branch, `${at}.Branches[${i}].`));
