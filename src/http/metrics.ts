@@ -1,7 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Tenants beyond this many get the label "other", so a flood of tenants cannot explode the series count. */
+/** Tenants beyond this many share one label, so a flood of tenants cannot explode the series count. */
 export const MAX_TENANT_LABELS = 50;
+/** Tenant ids start with a letter or digit, so no tenant's own label can be this one. */
+export const OTHER_TENANTS_LABEL = '_other';
 
 /** Prometheus metrics for /metrics: tool calls by tool and outcome, latency, rate-limit rejections, sessions. */
 export class Metrics {
@@ -12,7 +14,7 @@ export class Metrics {
   private readonly rejections: Counter<'service' | 'tenant'>;
 
   constructor(openSessions: () => number) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'agent_mesh_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'agent_mesh_' });
     this.calls = new Counter({ name: 'agent_mesh_tool_calls_total', help: 'Tool calls by tool, outcome ("ok" or error code) and tenant.', labelNames: ['tool', 'outcome', 'tenant'], registers: [this.registry] });
     this.latency = new Histogram({
       name: 'agent_mesh_tool_call_duration_seconds',
@@ -32,14 +34,14 @@ export class Metrics {
     });
   }
 
-  /** A tenant's own label while there are few; "other" once MAX_TENANT_LABELS are taken. */
+  /** A tenant's own label while there are few; OTHER_TENANTS_LABEL once MAX_TENANT_LABELS are taken. */
   private tenantLabel(tenantId: string): string {
     if (this.tenants.has(tenantId)) return tenantId;
     if (this.tenants.size < MAX_TENANT_LABELS) {
       this.tenants.add(tenantId);
       return tenantId;
     }
-    return 'other';
+    return OTHER_TENANTS_LABEL;
   }
 
   toolCall(tenantId: string, tool: string, outcome: string, ms: number): void {
