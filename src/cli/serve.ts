@@ -7,7 +7,9 @@ import { Metrics } from '../http/metrics.js';
 import { attachFeed } from '../http/ws-feed.js';
 import { loadDashboard } from '../http/dashboard-assets.js';
 import type { Logger } from '../logging.js';
+import { requestAuth } from '../mcp/request-session.js';
 import { createMcpServer } from '../mcp/server.js';
+import { shutdownAnswer } from '../mcp/shutdown-answer.js';
 import { authenticateApiKey } from '../tenancy/auth/api-keys.js';
 import type { Authenticated } from '../tenancy/auth/credential.js';
 import { jwtCredentialAuthenticator } from '../tenancy/auth/jwt.js';
@@ -77,6 +79,8 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
     feed: (server, allowedHosts) =>
       attachFeed(server, { allowedHosts, authenticate: (authorization) => authenticate(authorization), services: app.services, logger }),
     authenticate: async (req) => authenticate(req.headers.authorization),
+    authInfoFor: requestAuth,
+    shutdownAnswer,
 
     createServer: (session) =>
       createMcpServer(session, app.services, {

@@ -4,10 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server as McpServer } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { MeshError } from '../errors.js';
-import { toolError } from '../mcp/errors.js';
 import type { Logger } from '../logging.js';
-import { requestAuth } from '../mcp/request-session.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { narrowSession, type Authenticated } from '../tenancy/auth/credential.js';
 import { hasPermission } from '../tenancy/permissions.js';
 import type { Permission } from '../tenancy/tool-groups.js';
@@ -49,6 +47,13 @@ export interface HttpServerOptions {
   /** Attaches the live feed (/ws) to the server. */
   feed?(http: HttpServer, allowedHosts: () => ReadonlySet<string>): { close(): void };
   createServer(session: Authenticated['session']): McpServer;
+  /**
+   * What the MCP server receives as `authInfo` of a request on an open session: it carries the request's
+   * own session (narrowed to the permissions the session was opened with), which calls then act as.
+   */
+  authInfoFor?(credentialId: string, session: Authenticated['session']): AuthInfo;
+  /** The answer to a call still running when the shutdown grace period ends (e.g. a tool error `unavailable`). */
+  shutdownAnswer?(id: RequestId, method: string): JSONRPCMessage;
 }
 
 interface OpenSession {
@@ -76,13 +81,6 @@ export const SHUTDOWN_GRACE_MS = 10_000;
 interface PendingPost {
   transport: StreamableHTTPServerTransport;
   requests: { id: RequestId; method: string }[];
-}
-
-/** The answer to a call cut off by shutdown: a tool error `unavailable` for tools/call, a JSON-RPC error otherwise. */
-function shutdownAnswer(id: RequestId, method: string): JSONRPCMessage {
-  const error = new MeshError('unavailable', 'the server is shutting down before this call finished; call again (it may or may not have taken effect)');
-  if (method === 'tools/call') return { jsonrpc: '2.0', id, result: toolError(error) };
-  return { jsonrpc: '2.0', id, error: { code: -32000, message: `unavailable: ${error.message}`, data: { code: 'unavailable' } } };
 }
 
 /** The requests (not notifications or responses) of a POST body, a message or a batch. */
@@ -130,7 +128,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     if (own.length <= maxPerCredential) return;
     own.sort(([, a], [, b]) => a.lastSeen - b.lastSeen);
     for (const [id, open] of own.slice(0, own.length - maxPerCredential)) {
-      options.logger.info({ credential: credentialId.split(' ')[0], max: maxPerCredential }, 'closing the least recently used session of a credential over its session cap');
+      options.logger.info({ credential: credentialId.startsWith('key:') ? credentialId : credentialId.split(':')[0], max: maxPerCredential }, 'closing the least recently used session of a credential over its session cap');
       closeSession(id, open);
     }
   };
@@ -216,7 +214,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
         return json(res, 404, { jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } });
       }
       open.lastSeen = Date.now();
-      (req as IncomingMessage & { auth?: unknown }).auth = requestAuth(credential.id, narrowSession(session, open.permissions));
+      if (options.authInfoFor) (req as IncomingMessage & { auth?: AuthInfo }).auth = options.authInfoFor(credential.id, narrowSession(session, open.permissions));
       return serve(open.transport, req, res, body);
     }
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
@@ -289,10 +287,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
       const deadline = Date.now() + (options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
       while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
       // Calls still running get an answer rather than a cut connection: `unavailable`, "shutting down".
-      if (pending.size > 0) {
+      if (pending.size > 0 && options.shutdownAnswer) {
         options.logger.warn({ calls: [...pending].reduce((n, p) => n + p.requests.length, 0) }, 'answering calls still running at the end of the shutdown grace period with unavailable');
         for (const { transport, requests } of pending) {
-          for (const { id, method } of requests) await transport.send(shutdownAnswer(id, method), { relatedRequestId: id }).catch(() => {});
+          for (const { id, method } of requests) await transport.send(options.shutdownAnswer(id, method), { relatedRequestId: id }).catch(() => {});
         }
         const flushed = Date.now() + 1_000;
         while (inFlight > 0 && Date.now() < flushed) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -3,7 +3,7 @@ import type { Permission } from '../tool-groups.js';
 
 /** Who presented a request: one API key, one JWT subject of one issuer, or the local single tenant (`--auth none`). */
 export interface Credential {
-  /** The same for every request made with this credential: "key:<id>", "jwt:<issuer> <subject>" or "local". */
+  /** The same for every request made with this credential: "key:<id>", `jwt:["<issuer>","<subject>"]` or "local". */
   readonly id: string;
   /** When it stops being accepted (a JWT's `exp`), in ms since the epoch; none for API keys. */
   readonly expiresAt?: number;

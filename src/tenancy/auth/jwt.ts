@@ -268,7 +268,7 @@ export function jwtAuthenticator(settings: JwtSettings, config: Config): (author
 }
 
 /**
- * Like jwtAuthenticator, also naming the credential: "jwt:<iss> <sub>" (the user claim when there is no
+ * Like jwtAuthenticator, also naming the credential: `jwt:["<iss>","<sub>"]` (the user claim when there is no
  * `sub`) and its `exp`. HTTP binds sessions and feeds to it.
  */
 export function jwtCredentialAuthenticator(settings: JwtSettings, config: Config): (authorization: string | undefined) => Promise<Authenticated> {
@@ -333,7 +333,7 @@ export function jwtCredentialAuthenticator(settings: JwtSettings, config: Config
     const subject = typeof payload.sub === 'string' ? payload.sub : userId;
     return {
       session,
-      credential: { id: `jwt:${payload.iss ?? ''} ${subject}`, ...(typeof payload.exp === 'number' && { expiresAt: payload.exp * 1000 }) },
+      credential: { id: `jwt:${JSON.stringify([payload.iss ?? '', subject])}`, ...(typeof payload.exp === 'number' && { expiresAt: payload.exp * 1000 }) },
     };
   };
 }
