@@ -106,6 +106,7 @@ describe('dashboard in Chromium', () => {
   it('shows who is signed in, keeps one MCP session per page and ends it on reload and sign-out', async () => {
     const { page, errors } = await newPage();
     const before = await openSessions();
+    expect(Number.isInteger(before), 'the open-sessions gauge is read from /metrics').toBe(true);
     await signIn(page, key);
     await expect.poll(() => page.textContent('#who')).toMatch(/dana.*demo/);
     await expect.poll(() => page.textContent('#health')).toMatch(/^ok · store ok/);
