@@ -12,6 +12,7 @@ import type { Services } from '../services/index.js';
 import { sendableTextOf } from '../services/content-types.js';
 import { MAX_READ_BYTES } from '../services/artifact-service.js';
 import type { TenantSession } from '../tenancy/session.js';
+import { callerSession } from './request-session.js';
 import { ProtocolError } from './protocol-error.js';
 
 const ARTIFACT = 'artifact://';
@@ -80,9 +81,9 @@ export function registerResources(server: Server, session: TenantSession, servic
 
   server.setRequestHandler(
     ListResourcesRequestSchema,
-    guarded(async (request) => {
+    guarded(async (request, extra) => {
       if (!groups.artifacts) return { resources: [] };
-      const page = await services.artifacts.list(session, { ...(request.params?.cursor && { cursor: request.params.cursor }) });
+      const page = await services.artifacts.list(callerSession(session, extra), { ...(request.params?.cursor && { cursor: request.params.cursor }) });
       return {
         resources: page.artifacts.map((artifact) => ({ uri: artifactUri(artifact.key), name: artifact.key, mimeType: artifact.content_type, size: artifact.size })),
         ...(page.next_cursor && { nextCursor: page.next_cursor }),
@@ -92,14 +93,15 @@ export function registerResources(server: Server, session: TenantSession, servic
 
   server.setRequestHandler(
     ReadResourceRequestSchema,
-    guarded(async (request) => {
+    guarded(async (request, extra) => {
       const { uri } = request.params;
+      const caller = callerSession(session, extra);
       if (groups.workflows && uri.startsWith(EXECUTION)) {
-        const status = await services.workflows.status(session, uri.slice(EXECUTION.length));
+        const status = await services.workflows.status(caller, uri.slice(EXECUTION.length));
         return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(status) }] };
       }
       if (!groups.artifacts) throw invalidArgument('uri', `must start with ${EXECUTION}`);
-      const { meta, body } = await services.artifacts.read(session, keyFromArtifactUri(uri));
+      const { meta, body } = await services.artifacts.read(caller, keyFromArtifactUri(uri));
       if (body.length > MAX_READ_BYTES) {
         // Sent whole, it would pass what an SDK stdio client accepts in one message, and the client would disconnect.
         throw invalidArgument('uri', `the artifact is ${body.length} bytes, more than a resource read returns (${MAX_READ_BYTES}); read it in parts with artifacts_get`);
@@ -112,11 +114,11 @@ export function registerResources(server: Server, session: TenantSession, servic
   if (!groups.workflows || groups.subscribe === false) return;
   server.setRequestHandler(
     SubscribeRequestSchema,
-    guarded(async (request) => {
+    guarded(async (request, extra) => {
       const { uri } = request.params;
       if (!uri.startsWith(EXECUTION)) throw invalidArgument('uri', `only ${EXECUTION}{id} resources can be subscribed to`);
       if (!subscriptions.has(uri)) {
-        const unsubscribe = await services.workflows.watch(session, uri.slice(EXECUTION.length), () => {
+        const unsubscribe = await services.workflows.watch(callerSession(session, extra), uri.slice(EXECUTION.length), () => {
           server.sendResourceUpdated({ uri }).catch(() => {});
         });
         subscriptions.set(uri, unsubscribe);

@@ -93,6 +93,27 @@ describe('agent-mesh serve: a session belongs to the credential that opened it',
     } finally {
       await client.close().catch(() => {});
     }
+    // Resources too: a session opened with artifacts:read, read with a token that no longer has it.
+    const reader = await httpClient(server.url, await token('bob-1', 'artifacts:*'));
+    try {
+      expect((await call(reader, 'artifacts_put', { key: 'doc.txt', content: 'hello' })).isError).toBeFalsy();
+      expect((await reader.readResource({ uri: 'artifact://doc.txt' })).contents[0]).toMatchObject({ text: 'hello' });
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${await token('bob-1', 'kv:read')}`,
+          'mcp-session-id': sessionIdOf(reader),
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'resources/read', params: { uri: 'artifact://doc.txt' } }),
+      });
+      const text = await response.text();
+      expect(text).not.toContain('hello');
+      expect(text).toMatch(/permission/i);
+    } finally {
+      await client.close().catch(() => {});
+    }
   });
 
   it('closes a /ws feed when its key is revoked, and when its JWT expires', async () => {
