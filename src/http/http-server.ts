@@ -170,7 +170,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     }
     const asset = options.dashboard?.[path === '/' ? '/index.html' : path];
     if (asset && req.method === 'GET') {
-      res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'self'; connect-src 'self'" });
+      res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:" });
       res.end(asset.body);
       return;
     }
