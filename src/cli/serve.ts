@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { createApp } from '../app.js';
 import { ConfigError, type Config } from '../config/config.js';
 import { isLoopback } from '../http/request-guard.js';
-import { DEFAULT_MAX_SESSIONS_PER_CREDENTIAL, SHUTDOWN_GRACE_MS, startHttpServer } from '../http/http-server.js';
+import { DEFAULT_MAX_SESSIONS_PER_CREDENTIAL, SESSION_IDLE_MS, SHUTDOWN_GRACE_MS, startHttpServer } from '../http/http-server.js';
 import { Metrics } from '../http/metrics.js';
 import { attachFeed } from '../http/ws-feed.js';
 import { loadDashboard } from '../http/dashboard-assets.js';
@@ -29,6 +29,7 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
       'shutdown-grace-seconds': { type: 'string', default: String(SHUTDOWN_GRACE_MS / 1000) },
       'trust-proxy': { type: 'boolean', default: false },
       'max-sessions-per-credential': { type: 'string', default: String(DEFAULT_MAX_SESSIONS_PER_CREDENTIAL) },
+      'session-idle-minutes': { type: 'string', default: String(SESSION_IDLE_MS / 60_000) },
     },
     strict: true,
   });
@@ -41,6 +42,10 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
   const maxSessions = Number(values['max-sessions-per-credential']);
   if (!Number.isInteger(maxSessions) || maxSessions < 1) {
     throw new ConfigError(`--max-sessions-per-credential: "${values['max-sessions-per-credential']}" is not a positive whole number`);
+  }
+  const idleMinutes = Number(values['session-idle-minutes']);
+  if (!Number.isFinite(idleMinutes) || idleMinutes <= 0 || idleMinutes > 7 * 24 * 60) {
+    throw new ConfigError(`--session-idle-minutes: "${values['session-idle-minutes']}" is not a number of minutes above 0 (at most a week)`);
   }
   if (values.auth !== 'apikey' && values.auth !== 'none') throw new ConfigError(`--auth: "${values.auth}" is not apikey or none`);
   if (values.auth === 'none' && !isLoopback(values.host)) {
@@ -63,6 +68,7 @@ export async function runServe(argv: string[], config: Config, logger: Logger): 
     port,
     stateless: values.stateless,
     maxSessionsPerCredential: maxSessions,
+    sessionIdleMs: idleMinutes * 60_000,
     shutdownGraceMs: grace * 1000,
     trustForwardedProto: values['trust-proxy'],
     authorizationServers: config.jwt ? [config.jwt.issuer].flat() : [],

@@ -29,6 +29,8 @@ export interface HttpServerOptions {
    * closes that credential's least recently used session, whose next request gets 404 "Session not found".
    */
   maxSessionsPerCredential?: number;
+  /** How long a session may go without a request or an open GET stream before it is closed (default SESSION_IDLE_MS). */
+  sessionIdleMs?: number;
   version: string;
   logger: Logger;
   /** How long SIGTERM waits for calls in flight (default SHUTDOWN_GRACE_MS); those still running are then answered `unavailable`. */
@@ -66,10 +68,12 @@ interface OpenSession {
   /** The permissions it was opened with: a later request acts with its own, never more than these. */
   permissions: readonly Permission[];
   lastSeen: number;
+  /** GET streams open on it: a client listening (for resources/updated, progress) is not idle. */
+  openStreams: number;
 }
 
-/** Sessions a client left without DELETE are closed after this long without a request. */
-const SESSION_IDLE_MS = 30 * 60_000;
+/** Sessions a client left without DELETE are closed after this long without a request or an open stream. */
+export const SESSION_IDLE_MS = 30 * 60_000;
 
 /** Sessions one credential may hold open at once; a client that leaks sessions loses its oldest ones. */
 export const DEFAULT_MAX_SESSIONS_PER_CREDENTIAL = 100;
@@ -214,6 +218,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
         return json(res, 404, { jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } });
       }
       open.lastSeen = Date.now();
+      if (req.method === 'GET') {
+        open.openStreams++;
+        res.once('close', () => {
+          open.openStreams--;
+          open.lastSeen = Date.now();
+        });
+      }
       if (options.authInfoFor) (req as IncomingMessage & { auth?: AuthInfo }).auth = options.authInfoFor(credential.id, narrowSession(session, open.permissions));
       return serve(open.transport, req, res, body);
     }
@@ -232,6 +243,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
           userId: session.userId,
           permissions: session.permissions,
           lastSeen: Date.now(),
+          openStreams: 0,
         });
         enforceCap(credential.id);
       },
@@ -260,13 +272,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
   });
 
   const feed = options.feed?.(http, () => allowed);
+  const idleMs = options.sessionIdleMs ?? SESSION_IDLE_MS;
   const sweep = setInterval(() => {
-    const idleSince = Date.now() - SESSION_IDLE_MS;
+    const idleSince = Date.now() - idleMs;
     for (const [id, open] of sessions) {
-      if (open.lastSeen >= idleSince) continue;
+      if (open.lastSeen >= idleSince || open.openStreams > 0) continue;
       closeSession(id, open);
     }
-  }, 60_000);
+  }, Math.min(60_000, idleMs / 2));
   sweep.unref();
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

@@ -183,3 +183,44 @@ describe('agent-mesh serve: open sessions per credential', () => {
     }
   });
 });
+
+describe('agent-mesh serve: idle sessions', () => {
+  const data = tempDataDir();
+  const env = { AGENT_MESH_DATA_DIR: data.dir };
+  let server: HttpServerProcess;
+
+  beforeAll(async () => {
+    admin(env, 'tenants', 'create', 'acme');
+    server = await startHttpServerProcess(env, ['--session-idle-minutes', '0.05']);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    data.cleanup();
+  });
+
+  it('closes a session without requests, but not one whose client listens on its GET stream', async () => {
+    const key = admin(env, 'keys', 'create', '--tenant', 'acme', '--user', 'idle');
+    // The SDK client opens the GET stream after initialize, as MCP clients do.
+    const listening = await httpClient(server.url, key);
+    try {
+      const initialize = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'idle', version: '1' } } }),
+      });
+      const idleSession = initialize.headers.get('mcp-session-id')!;
+      expect(idleSession).toBeTruthy();
+      await new Promise((resolve) => setTimeout(resolve, 6_000)); // twice the 3 s idle limit
+      expect((await rawCall(server.url, key, idleSession, 'kv_get', { key: 'k' })).status).toBe(404);
+      expect(structured(await call(listening, 'kv_set', { key: 'k', value: 'still here' })).version).toBe(1);
+    } finally {
+      await listening.close();
+    }
+  }, 30_000);
+
+  it('refuses an idle limit that is not a positive number of minutes', async () => {
+    const run = await runCli(env, 'serve', '--port', '0', '--session-idle-minutes', '0');
+    expect(run.status).toBe(78);
+    expect(run.stderr).toMatch(/--session-idle-minutes: "0" is not a number of minutes above 0/);
+  });
+});
