@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { delegatedSessions } from '../../src/tenancy/auth/delegated-identity.js';
 import { hasPermission } from '../../src/tenancy/permissions.js';
-import { intersectPermissions, parsePrincipal } from '../../src/tenancy/principal.js';
+import { intersectPermissions } from '../../src/tenancy/permissions.js';
+import { parsePrincipal } from '../../src/tenancy/principal.js';
 import { PERMISSION_ACTIONS, TOOL_GROUPS, type Permission } from '../../src/tenancy/tool-groups.js';
 import { testSession } from '../helpers/sessions.js';
 

@@ -1,5 +1,6 @@
 import type { Config } from '../../config/config.js';
-import { intersectPermissions, type Principal } from '../principal.js';
+import { intersectPermissions } from '../permissions.js';
+import type { Principal } from '../principal.js';
 import { issueSession, type TenantSession } from '../session.js';
 import { backgroundSessions } from './background-identity.js';
 
