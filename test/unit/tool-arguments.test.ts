@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MeshError } from '../../src/errors.js';
 import { toolError } from '../../src/mcp/errors.js';
 import { MAX_ARGUMENT_DEPTH, parseToolArguments } from '../../src/mcp/tool-arguments.js';
+import { artifactsPut } from '../../src/mcp/tools/artifacts.js';
 import { kvSet } from '../../src/mcp/tools/kv.js';
 
 const refusal = (run: () => unknown): MeshError => {
@@ -39,5 +40,16 @@ describe('tool arguments', () => {
     const text = (result.content[0] as { text: string }).text;
     expect(text).toBe('invalid_argument: line\\nbreak\\u0007: is not a known argument of this tool (its arguments: key, value, ttl_seconds, if_version, if_absent)');
     expect((result.structuredContent as { error: { message: string } }).error.message).not.toMatch(/[\n\u0007]/);
+  });
+
+  it('refuses a "__proto__" name that the schema would drop, and keeps one inside a JSON value', () => {
+    const metadata = JSON.parse('{"__proto__": "x", "a": "b"}') as Record<string, string>;
+    expect(refusal(() => parseToolArguments(artifactsPut, { key: 'k', content: 'c', metadata }))).toMatchObject({
+      code: 'invalid_argument',
+      message: 'metadata.__proto__: is not a name agent-mesh can store',
+    });
+    const value = JSON.parse('{"nested": {"__proto__": 1}}') as unknown;
+    const parsed = parseToolArguments(kvSet, { key: 'k', value }) as { value: { nested: object } };
+    expect(Object.hasOwn(parsed.value.nested, '__proto__')).toBe(true);
   });
 });
