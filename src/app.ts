@@ -16,6 +16,7 @@ import { HealthService } from './services/events/health-service.js';
 import { LiveListeners } from './services/events/live-listeners.js';
 import { RuleIndexCache } from './services/events/rule-index.js';
 import { RuleService } from './services/events/rule-service.js';
+import { attemptWorkflowStart, type WorkflowStarter } from './services/events/rule-workflow-starts.js';
 import type { Services } from './services/index.js';
 import { ConnectionPool } from './services/integrations/connection-pool.js';
 import { IntegrationService } from './services/integrations/integration-service.js';
@@ -74,16 +75,24 @@ export async function createApp(config: Config, logger: Logger, options: { backg
     logger.info({ tenant: session.tenantId, service, retryAfterMs }, 'rate limited'),
   );
 
+  let services!: Services;
+  // Task states act as their execution's starter (see delegated-identity.ts); lifecycle events and the
+  // engine's own bookkeeping stay with the service identity (`sessionFor`).
+  const actingAs = delegatedSessions(config);
   const egress = createEgressPolicy(config.networkAllow);
   const { timeoutMs } = config.events.delivery;
   const sinks: AlertSink[] = [new WebhookAlertSink({ policy: egress, timeoutMs, userAgent: `agent-mesh/${VERSION}` })];
   const smtp = config.smtp ? new SmtpAlertSink({ url: config.smtp.url, from: config.smtp.from, timeoutMs }) : undefined;
   if (smtp) sinks.push(smtp);
   sinks.push(...backend.alertSinks);
+  // A rule starts its workflow as the rule's creator (rules stored before creators were recorded: the tenant).
+  const startRuleWorkflow: WorkflowStarter = (tenantId, createdBy, workflow, input, executionName) =>
+    services.workflows.start(actingAs(tenantId, createdBy), { name: workflow, input, execution_name: executionName });
   const dispatcher = new DeliveryDispatcher({
     store: backend.events,
     sinks,
     sessionFor: backgroundSessions(config),
+    startWorkflow: (tenantId, target, event) => attemptWorkflowStart(startRuleWorkflow, tenantId, target, event),
     delivery: config.events.delivery,
     logger,
   });
@@ -103,14 +112,10 @@ export async function createApp(config: Config, logger: Logger, options: { backg
   const sessionFor = backgroundSessions(config);
   const workflowStore = backend.workflows;
   const machines = new MachineCache(workflowStore);
-  let services!: Services;
   const onTransitions: ExecutionListener = (execution, transitions) => {
     const end = transitions.find((t) => LIFECYCLE[t.type] !== undefined);
     if (end) void announce(execution, LIFECYCLE[end.type]!);
   };
-  // Task states act as their execution's starter (see delegated-identity.ts); lifecycle events and the
-  // engine's own bookkeeping stay with the service identity (`sessionFor`).
-  const actingAs = delegatedSessions(config);
   const callTool = toolInvoker(ALL_TOOLS, () => services);
   const invoke = {
     tool: (session: TenantSession, tool: string, args: Record<string, unknown>, signal: AbortSignal) =>
@@ -207,10 +212,6 @@ export async function createApp(config: Config, logger: Logger, options: { backg
     workflows: new WorkflowService(workflowStore, machines, runner, limiter, new Set(ALL_TOOLS.map((tool) => tool.name)), (execution) => void announce(execution, 'ExecutionStarted'), remoteWorkflows?.engine),
     limiter,
   };
-  // A rule starts its workflow as the rule's creator (rules stored before creators were recorded: the tenant).
-  services.events.setWorkflowStarter((session, workflow, input, executionName, createdBy) =>
-    services.workflows.start(actingAs(session.tenantId, createdBy), { name: workflow, input, execution_name: executionName }),
-  );
   const background = options.background ?? true;
   if (background) {
     runner.start();

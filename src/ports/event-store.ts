@@ -22,11 +22,40 @@ export interface StoredEvent {
   timeMs: number;
 }
 
-/** An alert to send because an event matched; stored in the same transaction as the event. */
+/**
+ * A rule's workflow target to start because an event matched. It is queued and retried like an alert
+ * delivery (whose `alertName` then holds the rule's name), so a start refused for a quota or a rate limit
+ * is tried again, and a process stopped between storing the event and starting the workflow starts it later.
+ */
+export interface WorkflowStartTarget {
+  type: 'workflow';
+  workflow: string;
+  /** Names the execution, so a start tried twice (a retry, two processes) makes one execution. */
+  executionName: string;
+  /** The input to start it with; absent: the event itself. */
+  input?: unknown;
+  /** The rule's creator, whom the execution runs as (absent for rules stored before creators were recorded). */
+  createdBy?: Principal;
+  /**
+   * How many rule starts lead up to this one: 1, or one more than the depth of the rule-started execution
+   * whose lifecycle event matched. Starts past the loop limit are refused, so a rule cannot re-start forever.
+   */
+  depth: number;
+}
+
+/** Where a queued delivery goes: an alert's channel, or a rule's workflow target. */
+export type DeliveryTarget = AlertChannel | WorkflowStartTarget;
+
+export type DeliveryKind = 'alert' | 'workflow';
+
+export const deliveryKind = (target: DeliveryTarget): DeliveryKind => (target.type === 'workflow' ? 'workflow' : 'alert');
+
+/** An alert to send or a workflow to start because an event matched; stored in the same transaction as the event. */
 export interface NewDelivery {
   id: string;
+  /** The alert's name; for a workflow start, the name of the rule that matched. */
   alertName: string;
-  channel: AlertChannel;
+  channel: DeliveryTarget;
 }
 
 export interface EventQuery {
@@ -87,9 +116,10 @@ export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 export interface DeliveryRecord {
   id: string;
   tenantId: string;
+  /** The alert's name; for a workflow start, the rule's. */
   alertName: string;
   eventId: string;
-  channel: AlertChannel;
+  channel: DeliveryTarget;
   event: EventEnvelope;
   status: DeliveryStatus;
   attempts: number;
@@ -100,7 +130,10 @@ export interface DeliveryRecord {
 
 export interface AttemptRecord {
   deliveryId: string;
+  /** The alert's name; for a workflow start, the rule's. */
   alertName: string;
+  /** For a workflow start: the workflow (absent for alert deliveries). */
+  workflow?: string;
   attempt: number;
   at: number;
   ok: boolean;
@@ -109,7 +142,7 @@ export interface AttemptRecord {
   durationMs: number;
 }
 
-/** Events, rules and alerts of a tenant, plus the durable queue of alert deliveries. */
+/** Events, rules and alerts of a tenant, plus the durable queue of alert deliveries and rule workflow starts. */
 export interface EventStore {
   /** Stores the event and queues its deliveries atomically. */
   append(session: TenantSession, event: StoredEvent, deliveries: NewDelivery[]): Promise<void>;
@@ -128,8 +161,10 @@ export interface EventStore {
   /** Grows whenever the tenant's rules or alerts change, in any process sharing the store. */
   rulesRevision(session: TenantSession): Promise<number>;
 
-  deliveryStats(session: TenantSession): Promise<{ pending: number; delivered: number; failed: number }>;
-  recentAttempts(session: TenantSession, limit: number, onlyFailures: boolean): Promise<AttemptRecord[]>;
+  /** Counts the tenant's retained deliveries of one kind (alert deliveries unless told) by status. */
+  deliveryStats(session: TenantSession, kind?: DeliveryKind): Promise<{ pending: number; delivered: number; failed: number }>;
+  /** The tenant's latest attempts of one kind (alert deliveries unless told), newest first. */
+  recentAttempts(session: TenantSession, limit: number, onlyFailures: boolean, kind?: DeliveryKind): Promise<AttemptRecord[]>;
 
   // System maintenance, across tenants (the dispatcher and retention run as no tenant).
   /** Leases up to `limit` due deliveries for `leaseMs`, so no other process sends them meanwhile. */

@@ -325,6 +325,33 @@ export function describeEventStoreContract(driver: string, open: () => Promise<E
       expect(await store.recentAttempts(a, 10, false)).toHaveLength(4);
     });
 
+    run('queues rule workflow starts with the event, counted and listed apart from alert deliveries', async ({ store, peer, now }, a) => {
+      const start: NewDelivery = {
+        id: 'start-1',
+        alertName: 'fan-out',
+        channel: { type: 'workflow', workflow: 'onorder', executionName: 'evt-x', input: { fixed: true }, createdBy: { userId: 'alice', permissions: ['workflow:write'] }, depth: 2 },
+      };
+      await store.append(a, storedEvent(BASE, 'app.orders', 'OrderPlaced', 'with-start'), [delivery('alert-1'), start]);
+      const t = now();
+      const claimed = await peer.claimDueDeliveries(t, 10, 60_000);
+      expect(claimed.find((d) => d.id === 'start-1')).toMatchObject({ alertName: 'fan-out', eventId: 'with-start', channel: start.channel, attempts: 0 });
+      const attempt = { alertName: 'fan-out', workflow: 'onorder', attempt: 1, at: t + 1, ok: false, status: null, error: 'quota_exceeded: full', durationMs: 1 };
+      await store.recordAttempt({ ...attempt, deliveryId: 'start-1' }, { status: 'pending', nextAttemptAt: t + 100 });
+      await store.recordAttempt({ deliveryId: 'alert-1', alertName: 'ops', attempt: 1, at: t + 2, ok: false, status: 500, error: 'HTTP 500', durationMs: 1 }, { status: 'failed', nextAttemptAt: t + 2 });
+
+      expect(await store.deliveryStats(a)).toEqual({ pending: 0, delivered: 0, failed: 1 });
+      expect(await store.deliveryStats(a, 'alert')).toEqual({ pending: 0, delivered: 0, failed: 1 });
+      expect(await store.deliveryStats(a, 'workflow')).toEqual({ pending: 1, delivered: 0, failed: 0 });
+      expect((await store.recentAttempts(a, 10, true)).map((r) => r.deliveryId)).toEqual(['alert-1']);
+      expect(await store.recentAttempts(a, 10, true, 'workflow')).toEqual([{ ...attempt, deliveryId: 'start-1' }]);
+
+      const [again] = await store.claimDueDeliveries(t + 100, 10, 60_000);
+      expect(again).toMatchObject({ id: 'start-1', attempts: 1, lastError: 'quota_exceeded: full' });
+      await store.recordAttempt({ ...attempt, deliveryId: 'start-1', attempt: 2, at: t + 101, ok: true, error: null }, { status: 'delivered', nextAttemptAt: t + 101 });
+      expect(await store.deliveryStats(a, 'workflow')).toEqual({ pending: 0, delivered: 1, failed: 0 });
+      expect((await store.recentAttempts(a, 10, false, 'workflow')).map((r) => r.attempt)).toEqual([2, 1]);
+    });
+
     run('keeps tenants apart', async (fixture, a, b) => {
       const { store } = fixture;
       await store.append(a, storedEvent(BASE, 'app.orders', 'OrderPlaced', 'only-a'), [delivery('da')]);

@@ -321,3 +321,136 @@ describe('email alerts through a real SMTP server', () => {
     }
   });
 });
+
+describe('rule workflow targets', () => {
+  const data = tempDataDir();
+  let receiver: HttpReceiver;
+  let server: ServerHandle;
+  type Start = { rule: string; workflow: string; start_id: string; attempt: number; error: string };
+  type Starts = { backlog: number; started: number; failed: number; recent_failures: Start[] };
+  const starts = async () => structured(await server.call('events_health_check', {})).workflow_starts as Starts;
+  const executions = async (name: string) => structured(await server.call('workflow_list', { name, limit: 100 })).executions as { status: string; output?: unknown; execution_name: string }[];
+  /** Polls until `done` holds of what `read` returns, or the time is up; returns the last reading. */
+  async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let value = await read();
+    while (!done(value) && Date.now() < deadline) {
+      await sleep(100);
+      value = await read();
+    }
+    return value;
+  }
+  beforeAll(async () => {
+    receiver = await startHttpReceiver();
+    const config = writeConfig(data.dir, {
+      defaults: { rateLimits: { eventbridge: UNLIMITED, stepfunctions: UNLIMITED }, limits: { maxConcurrentExecutions: 3 } },
+      events: { delivery: { baseDelayMs: 300, maxAttempts: 6, timeoutMs: 2000 } },
+      network: { allow: [`127.0.0.1:${receiver.port}`] },
+    });
+    server = await startServer({ AGENT_MESH_DATA_DIR: data.dir, AGENT_MESH_CONFIG: config });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await receiver?.close();
+    data.cleanup();
+  });
+
+  it('starts every workflow target of a rule once per event, each with its own input', async () => {
+    await server.call('workflow_create', { name: 'onorder', definition: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } });
+    await server.call('events_create_alert', { name: 'hook', event_pattern: { source: ['nobody'] }, channel: { type: 'webhook', url: `${receiver.url}/hook` } });
+    const rule = await server.call('events_create_rule', {
+      name: 'fan-out',
+      event_pattern: { source: ['shop'] },
+      targets: [{ workflow: 'onorder' }, { alert: 'hook' }, { workflow: 'onorder', input: { fixed: true } }],
+    });
+    expect(rule.isError).toBeFalsy();
+    const sent = structured(await server.call('events_send', { source: 'shop', detail_type: 'OrderPlaced', detail: { order: 'o-1' } }));
+    expect(sent).toMatchObject({ matched_rules: ['fan-out'], alerts_queued: 1 });
+    const runs = await until(() => executions('onorder'), (list) => list.length >= 2 && list.every((e) => e.status === 'SUCCEEDED'));
+    expect(runs).toHaveLength(2);
+    const outputs = runs.map((e) => e.output as Record<string, unknown>);
+    expect(outputs).toContainEqual({ fixed: true });
+    expect(outputs).toContainEqual(expect.objectContaining({ id: sent.event_id, detail: expect.objectContaining({ order: 'o-1' }) }));
+    expect(runs.every((e) => e.execution_name.includes(sent.event_id as string))).toBe(true);
+    await receiver.waitFor(1);
+    await sleep(300);
+    expect(await executions('onorder')).toHaveLength(2); // and no more
+    expect(await starts()).toMatchObject({ backlog: 0, started: 2, failed: 0, recent_failures: [] });
+  });
+
+  it('retries starts refused for the concurrency quota, and shows the failures in the health check and the log', async () => {
+    await server.call('workflow_create', { name: 'slow', definition: { StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 1, End: true } } } });
+    await server.call('events_create_rule', { name: 'r', event_pattern: { source: ['jobs'] }, targets: [{ workflow: 'slow' }] });
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const result = structured(await server.call('events_send', { source: 'jobs', detail_type: 'Job', detail: { i } }));
+      expect(result.matched_rules).toEqual(['r']);
+      sent.push(result.event_id as string);
+    }
+    // Three run at once (maxConcurrentExecutions); the two refused starts are visible, then retried.
+    const refused = await until(starts, (s) => s.recent_failures.length >= 2);
+    expect(refused.recent_failures.length).toBeGreaterThanOrEqual(2);
+    for (const failure of refused.recent_failures) {
+      expect(failure).toMatchObject({ rule: 'r', workflow: 'slow' });
+      expect(failure.error).toMatch(/^quota_exceeded: .*maxConcurrentExecutions/);
+    }
+    const log = await server.waitForStderr(/rule workflow start failed/);
+    const line = JSON.parse(log.split('\n').find((l) => l.includes('rule workflow start failed'))!) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 40, tenant: 'default', rule: 'r', workflow: 'slow', code: 'quota_exceeded' });
+    expect(sent).toContain(line.event);
+    expect(line.error).toMatch(/maxConcurrentExecutions/);
+
+    const runs = await until(() => executions('slow'), (list) => list.length === 5 && list.every((e) => e.status === 'SUCCEEDED'), 20_000);
+    expect(runs.map((e) => e.status)).toEqual(Array(5).fill('SUCCEEDED'));
+    expect(await starts()).toMatchObject({ backlog: 0, started: 2 + 5, failed: 0 });
+  });
+
+  it('keeps a refused start queued across kill -9, and starts it after the restart', async () => {
+    const own = tempDataDir();
+    const configWith = (maxConcurrentExecutions: number) =>
+      writeConfig(own.dir, {
+        defaults: { rateLimits: { eventbridge: UNLIMITED, stepfunctions: UNLIMITED }, limits: { maxConcurrentExecutions } },
+        events: { delivery: { baseDelayMs: 300, maxAttempts: 20, maxDelayMs: 1000 } },
+      });
+    let first: ServerHandle | undefined = await startServer({ AGENT_MESH_DATA_DIR: own.dir, AGENT_MESH_CONFIG: configWith(1) });
+    let second: ServerHandle | undefined;
+    try {
+      await first.call('workflow_create', { name: 'hold', definition: { StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 600, End: true } } } });
+      await first.call('workflow_create', { name: 'later', definition: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } });
+      await first.call('events_create_rule', { name: 'r', event_pattern: { source: ['jobs'] }, targets: [{ workflow: 'later' }] });
+      expect((await first.call('workflow_start', { name: 'hold' })).isError).toBeFalsy();
+      const sent = structured(await first.call('events_send', { source: 'jobs', detail_type: 'Job', detail: {} }));
+      await first.waitForStderr(/rule workflow start failed/);
+      process.kill(first.pid, 'SIGKILL');
+      await first.close().catch(() => {});
+      first = undefined;
+      second = await startServer({ AGENT_MESH_DATA_DIR: own.dir, AGENT_MESH_CONFIG: configWith(2) });
+      const runs = async () => structured(await second!.call('workflow_list', { name: 'later' })).executions as { status: string; execution_name: string }[];
+      const later = await until(runs, (list) => list.some((e) => e.status === 'SUCCEEDED'));
+      expect(later).toHaveLength(1);
+      expect(later[0]).toMatchObject({ status: 'SUCCEEDED', execution_name: expect.stringContaining(sent.event_id as string) });
+    } finally {
+      await first?.close().catch(() => {});
+      await second?.close();
+      own.cleanup();
+    }
+  });
+
+  it('stops a rule that re-starts its workflow from its own lifecycle events after 10 rule starts, and says so', async () => {
+    await server.call('workflow_create', { name: 'again', definition: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } });
+    await server.call('events_create_rule', {
+      name: 'loop',
+      event_pattern: { source: ['agent-mesh.workflows'], 'detail-type': ['ExecutionSucceeded'], detail: { workflow: ['again'] } },
+      targets: [{ workflow: 'again' }],
+    });
+    expect((await server.call('workflow_start', { name: 'again' })).isError).toBeFalsy();
+    const stopped = await until(starts, (s) => s.failed >= 1);
+    expect(stopped.failed).toBe(1);
+    expect(stopped.recent_failures[0]).toMatchObject({ rule: 'loop', workflow: 'again', attempt: 1 });
+    expect(stopped.recent_failures[0]!.error).toMatch(/rule loop\? It would be 11 rule starts deep/);
+    await sleep(500);
+    const runs = await executions('again');
+    expect(runs).toHaveLength(1 + 10); // the one started by hand, then ten from the rule
+    expect(runs.every((e) => e.status === 'SUCCEEDED')).toBe(true);
+  });
+});

@@ -1,8 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MeshError } from '../../errors.js';
-import type { AlertChannel } from '../../ports/alert-sink.js';
-import type { AttemptRecord, DeliveryRecord, DeliveryStatus, EventEnvelope, NewDelivery } from '../../ports/event-store.js';
+import {
+  deliveryKind,
+  type AttemptRecord,
+  type DeliveryKind,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type DeliveryTarget,
+  type EventEnvelope,
+  type NewDelivery,
+} from '../../ports/event-store.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import { isConditionFailure, queryItems } from './query-pages.js';
 import { GSI1, GSI1_PK, KIND, pad, tenantIdOfPk, tenantPk, ttlSeconds } from './table-keys.js';
@@ -31,7 +39,7 @@ function toDelivery(item: Item): DeliveryRecord {
     tenantId: tenantIdOfPk(item.pk as string),
     alertName: item.alertName as string,
     eventId: item.eventId as string,
-    channel: JSON.parse(item.channel as string) as AlertChannel,
+    channel: JSON.parse(item.channel as string) as DeliveryTarget,
     event: JSON.parse(item.event as string) as EventEnvelope,
     status: item.status as DeliveryStatus,
     attempts: item.attempts as number,
@@ -45,6 +53,7 @@ function toAttempt(item: Item): AttemptRecord {
   return {
     deliveryId: item.deliveryId as string,
     alertName: item.alertName as string,
+    ...(typeof item.workflow === 'string' && { workflow: item.workflow }),
     attempt: item.attempt as number,
     at: item.at as number,
     ok: item.ok as boolean,
@@ -86,6 +95,8 @@ export class DynamoAlertDeliveries {
         alertName: delivery.alertName,
         eventId,
         channel: JSON.stringify(delivery.channel),
+        // Absent on alert deliveries (and on every delivery queued before workflow starts were).
+        ...(deliveryKind(delivery.channel) === 'workflow' && { deliveryKind: 'workflow' }),
         event: eventJson,
         status: 'pending',
         attempts: 0,
@@ -104,34 +115,41 @@ export class DynamoAlertDeliveries {
   }
 
   /** Reads the tenant's retained deliveries: O(deliveries within retention), like the SQLite GROUP BY. */
-  async deliveryStats(session: TenantSession): Promise<{ pending: number; delivered: number; failed: number }> {
+  async deliveryStats(session: TenantSession, kind: DeliveryKind = 'alert'): Promise<{ pending: number; delivered: number; failed: number }> {
     const stats = { pending: 0, delivered: 0, failed: 0 };
     const items = queryItems(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :kind)',
-      FilterExpression: 'attribute_not_exists(#ttl) OR #ttl > :nowSec',
+      FilterExpression: `(attribute_not_exists(#ttl) OR #ttl > :nowSec) AND ${kind === 'workflow' ? 'deliveryKind = :workflow' : 'attribute_not_exists(deliveryKind)'}`,
       ProjectionExpression: '#status',
       ExpressionAttributeNames: { '#ttl': 'ttl', '#status': 'status' },
-      ExpressionAttributeValues: { ':pk': tenantPk(session), ':kind': KIND.delivery, ':nowSec': this.nowSeconds() },
+      ExpressionAttributeValues: {
+        ':pk': tenantPk(session),
+        ':kind': KIND.delivery,
+        ':nowSec': this.nowSeconds(),
+        ...(kind === 'workflow' && { ':workflow': 'workflow' }),
+      },
       ConsistentRead: true,
     });
     for await (const item of items) stats[item.status as DeliveryStatus]++;
     return stats;
   }
 
-  async recentAttempts(session: TenantSession, limit: number, onlyFailures: boolean): Promise<AttemptRecord[]> {
+  async recentAttempts(session: TenantSession, limit: number, onlyFailures: boolean, kind: DeliveryKind = 'alert'): Promise<AttemptRecord[]> {
     if (limit <= 0) return [];
     const values: Record<string, unknown> = { ':pk': tenantPk(session), ':kind': KIND.attempt, ':nowSec': this.nowSeconds() };
     if (onlyFailures) values[':false'] = false;
     const found: AttemptRecord[] = [];
+    // Workflow start attempts carry their workflow; alert attempts none.
+    const ofKind = kind === 'workflow' ? 'attribute_exists(workflow)' : 'attribute_not_exists(workflow)';
     const items = queryItems(this.client, () => ({
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :kind)',
-      FilterExpression: `#ttl > :nowSec${onlyFailures ? ' AND ok = :false' : ''}`,
+      FilterExpression: `#ttl > :nowSec AND ${ofKind}${onlyFailures ? ' AND ok = :false' : ''}`,
       ExpressionAttributeNames: { '#ttl': 'ttl' },
       ExpressionAttributeValues: values,
       ScanIndexForward: false,
-      Limit: onlyFailures ? Math.max(50, limit - found.length) : limit - found.length,
+      Limit: Math.max(50, limit - found.length),
       ConsistentRead: true,
     }));
     for await (const item of items) {
@@ -221,6 +239,7 @@ export class DynamoAlertDeliveries {
           sk: attemptSk(attempt),
           deliveryId: attempt.deliveryId,
           alertName: attempt.alertName,
+          ...(attempt.workflow !== undefined && { workflow: attempt.workflow }),
           attempt: attempt.attempt,
           at: attempt.at,
           ok: attempt.ok,

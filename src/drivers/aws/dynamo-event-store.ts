@@ -4,6 +4,7 @@ import type {
   AnalyticsQuery,
   AnalyticsRow,
   AttemptRecord,
+  DeliveryKind,
   DeliveryRecord,
   DeliveryStatus,
   EventEnvelope,
@@ -185,12 +186,12 @@ export class DynamoEventStore implements EventStore {
 
   // --- deliveries and attempts (dynamo-alert-deliveries.ts) ---
 
-  deliveryStats(session: TenantSession): Promise<{ pending: number; delivered: number; failed: number }> {
-    return this.deliveries.deliveryStats(session);
+  deliveryStats(session: TenantSession, kind?: DeliveryKind): Promise<{ pending: number; delivered: number; failed: number }> {
+    return this.deliveries.deliveryStats(session, kind);
   }
 
-  recentAttempts(session: TenantSession, limit: number, onlyFailures: boolean): Promise<AttemptRecord[]> {
-    return this.deliveries.recentAttempts(session, limit, onlyFailures);
+  recentAttempts(session: TenantSession, limit: number, onlyFailures: boolean, kind?: DeliveryKind): Promise<AttemptRecord[]> {
+    return this.deliveries.recentAttempts(session, limit, onlyFailures, kind);
   }
 
   claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]> {

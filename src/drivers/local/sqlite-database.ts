@@ -72,6 +72,9 @@ const MIGRATIONS: readonly string[] = [
   // Who started an execution / created a rule (JSON {userId, permissions}); NULL for rows from before.
   `ALTER TABLE executions ADD COLUMN started_by TEXT;
    ALTER TABLE event_rules ADD COLUMN created_by TEXT;`,
+  // Rule workflow starts share the delivery queue: which kind a delivery is, and an attempt's workflow.
+  `ALTER TABLE deliveries ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert';
+   ALTER TABLE delivery_attempts ADD COLUMN workflow TEXT;`,
 ];
 
 export const MIGRATION_COUNT = MIGRATIONS.length;

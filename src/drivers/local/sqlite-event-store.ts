@@ -1,17 +1,20 @@
 import { conflict, quotaExceeded } from '../../errors.js';
 import type { AlertChannel } from '../../ports/alert-sink.js';
-import type {
-  AlertRecord,
-  AnalyticsQuery,
-  AnalyticsRow,
-  AttemptRecord,
-  DeliveryRecord,
-  DeliveryStatus,
-  EventQuery,
-  EventStore,
-  NewDelivery,
-  RuleRecord,
-  StoredEvent,
+import {
+  deliveryKind,
+  type DeliveryKind,
+  type DeliveryTarget,
+  type AlertRecord,
+  type AnalyticsQuery,
+  type AnalyticsRow,
+  type AttemptRecord,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type EventQuery,
+  type EventStore,
+  type NewDelivery,
+  type RuleRecord,
+  type StoredEvent,
 } from '../../ports/event-store.js';
 import { parsePrincipal, type Principal } from '../../tenancy/principal.js';
 import type { TenantSession } from '../../tenancy/session.js';
@@ -54,6 +57,7 @@ interface DeliveryRow {
 interface AttemptRow {
   delivery_id: string;
   alert_name: string;
+  workflow: string | null;
   attempt: number;
   at_ms: number;
   ok: number;
@@ -84,6 +88,7 @@ const principalText = (principal: Principal | undefined): string | null =>
 const toAttempt = (row: AttemptRow): AttemptRecord => ({
   deliveryId: row.delivery_id,
   alertName: row.alert_name,
+  ...(row.workflow !== null && { workflow: row.workflow }),
   attempt: row.attempt,
   at: row.at_ms,
   ok: row.ok === 1,
@@ -121,8 +126,8 @@ export class SqliteEventStore implements EventStore {
         'INSERT INTO events (tenant, time_ms, id, source, detail_type, received_ms, envelope) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       insertDelivery: db.prepare(
-        `INSERT INTO deliveries (id, tenant, alert_name, event_id, channel, event, status, attempts, next_attempt_ms, created_ms, updated_ms)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
+        `INSERT INTO deliveries (id, tenant, alert_name, event_id, channel, event, status, attempts, next_attempt_ms, created_ms, updated_ms, kind)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
       ),
       analytics: {
         source: analyticsStatement(db, 'source'),
@@ -152,11 +157,12 @@ export class SqliteEventStore implements EventStore {
         `INSERT INTO rule_revisions (tenant, revision) VALUES (?, 1)
          ON CONFLICT (tenant) DO UPDATE SET revision = revision + 1`,
       ),
-      deliveryStats: db.prepare<[string], { status: DeliveryStatus; n: number }>(
-        'SELECT status, COUNT(*) AS n FROM deliveries WHERE tenant = ? GROUP BY status',
+      deliveryStats: db.prepare<[string, DeliveryKind], { status: DeliveryStatus; n: number }>(
+        'SELECT status, COUNT(*) AS n FROM deliveries WHERE tenant = ? AND kind = ? GROUP BY status',
       ),
-      recentAttempts: db.prepare<[string, number, number], AttemptRow>(
-        'SELECT * FROM delivery_attempts WHERE tenant = ? AND (ok = 0 OR ? = 0) ORDER BY at_ms DESC, attempt DESC LIMIT ?',
+      recentAttempts: db.prepare<[string, number, number, number], AttemptRow>(
+        `SELECT * FROM delivery_attempts WHERE tenant = ? AND (ok = 0 OR ? = 0) AND (workflow IS NOT NULL) = ?
+         ORDER BY at_ms DESC, attempt DESC LIMIT ?`,
       ),
       due: db.prepare<[number, number, number], DeliveryRow>(
         `SELECT * FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= ? AND lease_until_ms <= ?
@@ -167,8 +173,8 @@ export class SqliteEventStore implements EventStore {
         `SELECT 1 AS found FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= ? AND lease_until_ms <= ? LIMIT 1`,
       ),
       insertAttempt: db.prepare(
-        `INSERT OR REPLACE INTO delivery_attempts (tenant, delivery_id, alert_name, attempt, at_ms, ok, status, error, duration_ms)
-         SELECT tenant, ?, ?, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
+        `INSERT OR REPLACE INTO delivery_attempts (tenant, delivery_id, alert_name, attempt, at_ms, ok, status, error, duration_ms, workflow)
+         SELECT tenant, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
       ),
       finishAttempt: db.prepare(
         `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_ms = ?, lease_until_ms = 0, last_status = ?, last_error = ?,
@@ -188,7 +194,8 @@ export class SqliteEventStore implements EventStore {
       if (deliveries.length === 0) return;
       const eventJson = JSON.stringify(envelope);
       for (const delivery of deliveries) {
-        this.sql.insertDelivery.run(delivery.id, tenant, delivery.alertName, envelope.id, JSON.stringify(delivery.channel), eventJson, now, now, now);
+        const { id, alertName, channel } = delivery;
+        this.sql.insertDelivery.run(id, tenant, alertName, envelope.id, JSON.stringify(channel), eventJson, now, now, now, deliveryKind(channel));
       }
     });
 
@@ -258,6 +265,7 @@ export class SqliteEventStore implements EventStore {
         attempt.status,
         attempt.error,
         attempt.durationMs,
+        attempt.workflow ?? null,
         attempt.deliveryId,
       );
       this.sql.finishAttempt.run(next.status, attempt.attempt, next.nextAttemptAt, attempt.status, attempt.error, this.now(), attempt.deliveryId);
@@ -322,14 +330,14 @@ export class SqliteEventStore implements EventStore {
     return this.sql.revision.get(tenantPartition(session))?.revision ?? 0;
   }
 
-  async deliveryStats(session: TenantSession) {
+  async deliveryStats(session: TenantSession, kind: DeliveryKind = 'alert') {
     const stats = { pending: 0, delivered: 0, failed: 0 };
-    for (const row of this.sql.deliveryStats.all(tenantPartition(session))) stats[row.status] = row.n;
+    for (const row of this.sql.deliveryStats.all(tenantPartition(session), kind)) stats[row.status] = row.n;
     return stats;
   }
 
-  async recentAttempts(session: TenantSession, limit: number, onlyFailures: boolean): Promise<AttemptRecord[]> {
-    return this.sql.recentAttempts.all(tenantPartition(session), onlyFailures ? 1 : 0, limit).map(toAttempt);
+  async recentAttempts(session: TenantSession, limit: number, onlyFailures: boolean, kind: DeliveryKind = 'alert'): Promise<AttemptRecord[]> {
+    return this.sql.recentAttempts.all(tenantPartition(session), onlyFailures ? 1 : 0, kind === 'workflow' ? 1 : 0, limit).map(toAttempt);
   }
 
   async claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]> {
@@ -340,7 +348,7 @@ export class SqliteEventStore implements EventStore {
       tenantId: row.tenant,
       alertName: row.alert_name,
       eventId: row.event_id,
-      channel: JSON.parse(row.channel) as AlertChannel,
+      channel: JSON.parse(row.channel) as DeliveryTarget,
       event: JSON.parse(row.event) as DeliveryRecord['event'],
       status: row.status,
       attempts: row.attempts,

@@ -229,7 +229,7 @@ export const eventsHealthCheck = defineTool({
   permission: 'events:read',
   rateLimit: 'eventbridge',
   title: 'Health check',
-  description: 'Store status and latency, rule and alert counts, delivery backlog and recent failures, this tenant\'s rate-limit buckets, uptime and version.',
+  description: 'Store status and latency, rule and alert counts, alert delivery backlog and recent failures, rule workflow starts (backlog, started, failed, recent failures), this tenant\'s rate-limit buckets, uptime and version.',
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   input: z.strictObject({}),
   output: z.strictObject({
@@ -251,6 +251,21 @@ export const eventsHealthCheck = defineTool({
         error: z.string().nullable(),
       }),
     ),
+    workflow_starts: z.strictObject({
+      backlog: z.number().int(),
+      started: z.number().int(),
+      failed: z.number().int(),
+      recent_failures: z.array(
+        z.strictObject({
+          rule: z.string(),
+          workflow: z.string(),
+          start_id: z.string(),
+          attempt: z.number().int(),
+          at: isoTime,
+          error: z.string().nullable(),
+        }),
+      ),
+    }),
     rate_limits: z.array(
       z.strictObject({ service: z.string(), tokens: z.number(), capacity: z.number(), refill_per_second: z.number() }),
     ),

@@ -1,13 +1,16 @@
 import type { EventsConfig } from '../../config/config.js';
 import type { Logger } from '../../logging.js';
 import type { AlertSink, DeliveryOutcome } from '../../ports/alert-sink.js';
-import type { DeliveryRecord, DeliveryStatus, EventStore } from '../../ports/event-store.js';
+import type { DeliveryRecord, DeliveryStatus, EventEnvelope, EventStore, WorkflowStartTarget } from '../../ports/event-store.js';
 import type { TenantSession } from '../../tenancy/session.js';
+import type { WorkflowStartOutcome } from './rule-workflow-starts.js';
 
 export interface DispatcherOptions {
   store: EventStore;
   sinks: readonly AlertSink[];
   sessionFor(tenantId: string): TenantSession;
+  /** Starts a rule's workflow target (queued like a delivery); without it such starts fail. */
+  startWorkflow?: (tenantId: string, target: WorkflowStartTarget, event: EventEnvelope) => Promise<WorkflowStartOutcome>;
   delivery: EventsConfig['delivery'];
   logger: Logger;
   pollMs?: number;
@@ -18,7 +21,7 @@ export interface DispatcherOptions {
 }
 
 /**
- * Sends queued alert deliveries: claims due ones with a lease (so several processes on one store never
+ * Sends queued alert deliveries and starts the queued workflow targets of rules: claims due ones with a lease (so several processes on one store never
  * send the same attempt twice at once), sends each through its channel's sink, records every attempt with
  * its status, and retries failures with exponential backoff until maxAttempts. At-least-once.
  *
@@ -131,18 +134,21 @@ export class DeliveryDispatcher {
   private async attempt(delivery: DeliveryRecord): Promise<void> {
     const attempt = delivery.attempts + 1;
     const at = this.now();
-    const outcome = await this.send(delivery, attempt);
+    const target = delivery.channel.type === 'workflow' ? delivery.channel : undefined;
+    const outcome: WorkflowStartOutcome = target ? await this.startWorkflow(delivery, target) : await this.send(delivery, attempt);
     const { maxAttempts } = this.options.delivery;
     let status: DeliveryStatus = 'delivered';
     let nextAttemptAt = at;
     if (!outcome.ok) {
       status = outcome.retryable && attempt < maxAttempts ? 'pending' : 'failed';
-      nextAttemptAt = status === 'pending' ? at + this.backoff(attempt) : at;
+      // A rate-limited start waits at least as long as the limiter said.
+      nextAttemptAt = status === 'pending' ? at + Math.max(this.backoff(attempt), outcome.retryAfterMs ?? 0) : at;
     }
     await this.options.store.recordAttempt(
       {
         deliveryId: delivery.id,
         alertName: delivery.alertName,
+        ...(target && { workflow: target.workflow }),
         attempt,
         at,
         ok: outcome.ok,
@@ -153,17 +159,36 @@ export class DeliveryDispatcher {
       { status, nextAttemptAt },
     );
     if (status === 'pending') this.retries.set(delivery.id, nextAttemptAt);
+    if (target) {
+      const log = { tenant: delivery.tenantId, rule: delivery.alertName, workflow: target.workflow, event: delivery.eventId, execution: target.executionName, attempt, outcome: status };
+      if (outcome.ok) this.options.logger.info(log, 'rule started workflow');
+      else {
+        const retryInMs = status === 'pending' ? nextAttemptAt - at : undefined;
+        this.options.logger.warn({ ...log, code: outcome.code, error: outcome.error, retryInMs }, 'rule workflow start failed');
+      }
+      return;
+    }
     const log = { tenant: delivery.tenantId, alert: delivery.alertName, delivery: delivery.id, attempt, status: outcome.status, outcome: status, ms: Math.round(outcome.durationMs) };
     if (outcome.ok) this.options.logger.info(log, 'alert delivered');
     else this.options.logger.warn({ ...log, error: outcome.error, retryInMs: status === 'pending' ? nextAttemptAt - at : undefined }, 'alert delivery attempt failed');
   }
 
+  private async startWorkflow(delivery: DeliveryRecord, target: WorkflowStartTarget): Promise<WorkflowStartOutcome> {
+    if (!this.options.startWorkflow) return { ok: false, retryable: false, error: 'this server starts no workflows', durationMs: 0 };
+    try {
+      return await this.options.startWorkflow(delivery.tenantId, target, delivery.event);
+    } catch (error) {
+      return { ok: false, retryable: true, error: (error as Error).message, durationMs: 0 };
+    }
+  }
+
   private async send(delivery: DeliveryRecord, attempt: number): Promise<DeliveryOutcome> {
-    const sink = this.sinks.get(delivery.channel.type);
-    if (!sink) return { ok: false, retryable: false, error: `no ${delivery.channel.type} channel on this server`, durationMs: 0 };
+    const channel = delivery.channel;
+    const sink = channel.type === 'workflow' ? undefined : this.sinks.get(channel.type);
+    if (!sink || channel.type === 'workflow') return { ok: false, retryable: false, error: `no ${channel.type} channel on this server`, durationMs: 0 };
     try {
       const session = this.options.sessionFor(delivery.tenantId);
-      return await sink.deliver(session, delivery.channel, { alertName: delivery.alertName, deliveryId: delivery.id, attempt, event: delivery.event });
+      return await sink.deliver(session, channel, { alertName: delivery.alertName, deliveryId: delivery.id, attempt, event: delivery.event });
     } catch (error) {
       return { ok: false, retryable: true, error: (error as Error).message, durationMs: 0 };
     }

@@ -1,10 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { invalidArgument } from '../../errors.js';
 import type { CompiledPattern } from '../../engine/patterns/index.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { EventEnvelope, EventStore, NewDelivery, StoredEvent } from '../../ports/event-store.js';
 import { requirePermission } from '../../tenancy/permissions.js';
-import type { Principal } from '../../tenancy/principal.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import {
   MAX_DETAIL_BYTES,
@@ -19,6 +18,7 @@ import type { LiveListeners } from './live-listeners.js';
 import { compileInputPattern } from './pattern-input.js';
 import { decodePosition, encodePosition } from '../position-cursor.js';
 import type { RuleIndexCache } from './rule-index.js';
+import { ruleExecutionName, startDepth } from './rule-workflow-starts.js';
 
 export interface SendEventInput {
   source: string;
@@ -37,12 +37,6 @@ export interface QueryEventsInput {
   limit?: number;
   cursor?: string;
 }
-
-/**
- * Starts a workflow for a rule's workflow target (wired once workflows exist), as the rule's creator
- * (`createdBy`, absent for rules stored before creators were recorded), not as the event's sender.
- */
-export type WorkflowStarter = (session: TenantSession, workflow: string, input: unknown, executionName: string, createdBy: Principal | undefined) => Promise<unknown>;
 
 export interface EventServiceSettings {
   region: string;
@@ -73,12 +67,6 @@ export class EventService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private startWorkflow: WorkflowStarter | undefined;
-
-  setWorkflowStarter(starter: WorkflowStarter): void {
-    this.startWorkflow = starter;
-  }
-
   async send(session: TenantSession, input: SendEventInput) {
     requirePermission(session, 'events:write');
     const envelope = this.envelope(session, input);
@@ -89,17 +77,35 @@ export class EventService {
     const { index, alerts } = await this.rules.forTenant(session);
     const matchedRules: string[] = [];
     const alertNames = new Set<string>();
-    const workflowStarts: { workflow: string; input: unknown; rule: string; createdBy: Principal | undefined }[] = [];
+    // Workflow targets are queued with the event, like alert deliveries: started by the dispatcher as the
+    // rule's creator, retried with backoff when refused for a limit, and listed by events_health_check.
+    const workflowStarts: NewDelivery[] = [];
+    const depth = startDepth(envelope);
     for (const match of index.match(envelope)) {
       if (match.kind === 'alert') {
         alertNames.add(match.alert.name);
         continue;
       }
-      matchedRules.push(match.rule.name);
-      for (const target of match.rule.targets) {
-        if (target.type === 'alert') alertNames.add(target.name);
-        else workflowStarts.push({ workflow: target.name, input: target.input ?? envelope, rule: match.rule.name, createdBy: match.rule.createdBy });
-      }
+      const { rule } = match;
+      matchedRules.push(rule.name);
+      rule.targets.forEach((target, position) => {
+        if (target.type === 'alert') {
+          alertNames.add(target.name);
+          return;
+        }
+        workflowStarts.push({
+          id: randomUUID(),
+          alertName: rule.name,
+          channel: {
+            type: 'workflow',
+            workflow: target.name,
+            executionName: ruleExecutionName(envelope.id, rule.name, position, depth),
+            ...(target.input !== undefined && { input: target.input }),
+            ...(rule.createdBy && { createdBy: rule.createdBy }),
+            depth,
+          },
+        });
+      });
     }
     const deliveries: NewDelivery[] = [];
     for (const name of [...alertNames].sort()) {
@@ -108,15 +114,10 @@ export class EventService {
     }
 
     const stored: StoredEvent = { envelope, timeMs };
-    await this.store.append(session, stored, deliveries);
-    if (deliveries.length > 0) this.onDeliveriesQueued();
+    await this.store.append(session, stored, [...deliveries, ...workflowStarts]);
+    if (deliveries.length + workflowStarts.length > 0) this.onDeliveriesQueued();
     await this.settings.mirror?.(session, envelope);
     this.listeners.publish(session, envelope);
-    for (const start of workflowStarts) {
-      // Named after the event and rule, so a retried delivery of the same event starts it once.
-      const executionName = `evt-${envelope.id}-${createHash('sha256').update(start.rule).digest('hex').slice(0, 12)}`;
-      this.startWorkflow?.(session, start.workflow, start.input, executionName, start.createdBy).catch(() => {});
-    }
     return { event_id: envelope.id, time: envelope.time, matched_rules: matchedRules.sort(), alerts_queued: deliveries.length };
   }
 

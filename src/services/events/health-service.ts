@@ -31,11 +31,13 @@ export class HealthService {
       storeError = (error as Error).message;
     }
     const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
-    const [rules, alerts, deliveries, failures, buckets] = await Promise.all([
+    const [rules, alerts, deliveries, failures, starts, startFailures, buckets] = await Promise.all([
       this.store.listRules(session),
       this.store.listAlerts(session),
-      this.store.deliveryStats(session),
-      this.store.recentAttempts(session, RECENT_FAILURES, true),
+      this.store.deliveryStats(session, 'alert'),
+      this.store.recentAttempts(session, RECENT_FAILURES, true, 'alert'),
+      this.store.deliveryStats(session, 'workflow'),
+      this.store.recentAttempts(session, RECENT_FAILURES, true, 'workflow'),
       this.limiter.snapshot(session),
     ]);
     return {
@@ -55,6 +57,20 @@ export class HealthService {
         status: attempt.status,
         error: attempt.error,
       })),
+      // Rules' workflow targets: queued with their event, retried with backoff like alert deliveries.
+      workflow_starts: {
+        backlog: starts.pending,
+        started: starts.delivered,
+        failed: starts.failed,
+        recent_failures: startFailures.map((attempt) => ({
+          rule: attempt.alertName,
+          workflow: attempt.workflow ?? '',
+          start_id: attempt.deliveryId,
+          attempt: attempt.attempt,
+          at: toIso(attempt.at)!,
+          error: attempt.error,
+        })),
+      },
       rate_limits: buckets.map((bucket) => ({
         service: bucket.service,
         tokens: bucket.tokens,
