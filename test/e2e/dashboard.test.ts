@@ -150,10 +150,15 @@ describe('dashboard in Chromium', () => {
     await expect.poll(() => page.textContent('#workflows'), { timeout: 10_000 }).toContain('long-yyy');
     expect(await page.getAttribute('#artifacts li', 'title')).toContain(longKey);
     // Nothing is wider than the phone, nor than its card; the workflow table scrolls inside its card.
-    const overflow = await page.evaluate(() => ({
-      page: document.documentElement.scrollWidth - window.innerWidth,
-      cards: [...document.querySelectorAll('.card')].filter((card) => card.scrollWidth > card.clientWidth).map((card) => card.id),
-    }));
+    // Runs in the page; the test's TypeScript has no DOM types, so the page's globals are typed here.
+    type Box = { scrollWidth: number; clientWidth: number; id: string };
+    const overflow = await page.evaluate(() => {
+      const { document, innerWidth } = globalThis as unknown as { document: { documentElement: Box; querySelectorAll(selector: string): Iterable<Box> }; innerWidth: number };
+      return {
+        page: document.documentElement.scrollWidth - innerWidth,
+        cards: [...document.querySelectorAll('.card')].filter((card) => card.scrollWidth > card.clientWidth).map((card) => card.id),
+      };
+    });
     expect(overflow).toEqual({ page: 0, cards: [] });
 
     await expect.poll(() => page.getAttribute('#chart [role=img]', 'aria-label')).toMatch(/Events per minute over the last \d+ minutes: \d+ in total, at most \d+ in one minute/);
