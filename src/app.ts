@@ -174,7 +174,7 @@ export async function createApp(config: Config, logger: Logger, options: { backg
       ...(execution.cause !== null && { cause: execution.cause.slice(0, 4096) }),
     };
     await services.events
-      .send(sessionFor(execution.tenantId), { source: 'agent-mesh.workflows', detail_type: detailType, detail })
+      .announce(sessionFor(execution.tenantId), { source: 'agent-mesh.workflows', detail_type: detailType, detail })
       .catch((error: unknown) => logger.warn({ err: error, execution: execution.id }, 'workflow lifecycle event not sent'));
   };
 

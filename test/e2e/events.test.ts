@@ -55,6 +55,8 @@ describe('events over stdio', () => {
   it('refuses bad events with the field named and stores nothing', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ source: 'aws.ec2', detail_type: 'X', detail: {} }, 'source'],
+      // agent-mesh's own lifecycle events: rules on them must be able to trust that a workflow really ended.
+      [{ source: 'agent-mesh.workflows', detail_type: 'ExecutionSucceeded', detail: { workflow: 'w' } }, 'source'],
       [{ source: '', detail_type: 'X', detail: {} }, 'source'],
       [{ source: 'app', detail_type: 'X', detail: [] }, 'detail'],
       [{ source: 'app', detail_type: 'X', detail: { big: 'x'.repeat(256 * 1024) } }, 'detail'],
@@ -68,6 +70,7 @@ describe('events over stdio', () => {
     }
     const { events } = structured(await server.call('events_query', { source: 'app' }));
     expect(events).toEqual([]);
+    expect(structured(await server.call('events_query', { source: 'agent-mesh.workflows' })).events).toEqual([]);
   });
 
   it('queries newest first by source, detail type, time range and pattern, with cursors', async () => {

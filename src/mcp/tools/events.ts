@@ -21,7 +21,7 @@ export const eventsSend = defineTool({
     'Returns the event id and the names of the enabled rules it matched; matching alerts are queued for delivery.',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   input: z.strictObject({
-    source: z.string().describe('Who sent it, e.g. "app.orders" (not starting with "aws.").'),
+    source: z.string().describe('Who sent it, e.g. "app.orders" (not starting with "aws." or "agent-mesh.", which are reserved).'),
     detail_type: z.string().describe('What happened, e.g. "OrderPlaced".'),
     detail: z.record(z.string(), z.unknown()).describe('The event body, a JSON object of at most 256 KB.'),
     resources: z.array(z.string()).optional().describe('ARNs or other identifiers the event is about.'),

@@ -16,10 +16,16 @@ export function parseTime(value: string, field: string): number {
 /** EventBridge writes event times to the second, in UTC. */
 export const eventBridgeTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-export function validateSource(source: string): string {
+/** The sources of agent-mesh's own events (agent-mesh.workflows): only the server sends them, so rules can trust them. */
+export const SERVER_SOURCE_PREFIX = 'agent-mesh.';
+
+export function validateSource(source: string, sentByServer = false): string {
   if (source.length === 0 || source.length > 256) throw invalidArgument('source', 'must be 1-256 characters');
   if (/\p{Cc}/u.test(source)) throw invalidArgument('source', 'contains a control character');
   if (source.startsWith('aws.')) throw invalidArgument('source', 'sources starting with "aws." are reserved for AWS services');
+  if (!sentByServer && source.startsWith(SERVER_SOURCE_PREFIX)) {
+    throw invalidArgument('source', `sources starting with "${SERVER_SOURCE_PREFIX}" are reserved for agent-mesh's own events`);
+  }
   return source;
 }
 

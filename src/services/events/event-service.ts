@@ -68,8 +68,17 @@ export class EventService {
   ) {}
 
   async send(session: TenantSession, input: SendEventInput) {
+    return this.sendAs(session, input, false);
+  }
+
+  /** An event of agent-mesh's own (source agent-mesh.…, which callers may not use), such as a workflow's end. */
+  async announce(session: TenantSession, input: SendEventInput) {
+    return this.sendAs(session, input, true);
+  }
+
+  private async sendAs(session: TenantSession, input: SendEventInput, sentByServer: boolean) {
     requirePermission(session, 'events:write');
-    const envelope = this.envelope(session, input);
+    const envelope = this.envelope(session, input, sentByServer);
     const timeMs = input.time === undefined ? this.now() : parseTime(input.time, 'time');
     envelope.time = eventBridgeTime(timeMs);
     await this.limiter.acquire(session, 'eventbridge');
@@ -122,8 +131,8 @@ export class EventService {
   }
 
   /** The envelope EventBridge would build, with the caller's tenant context put where no caller can forge it. */
-  private envelope(session: TenantSession, input: SendEventInput): EventEnvelope {
-    const source = validateSource(input.source);
+  private envelope(session: TenantSession, input: SendEventInput, sentByServer: boolean): EventEnvelope {
+    const source = validateSource(input.source, sentByServer);
     const detailType = validateDetailType(input.detail_type);
     if (typeof input.detail !== 'object' || input.detail === null || Array.isArray(input.detail)) {
       throw invalidArgument('detail', 'must be a JSON object');
