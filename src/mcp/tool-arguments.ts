@@ -11,7 +11,8 @@ export const MAX_ARGUMENT_DEPTH = 100;
 
 /** The tool's arguments, checked against its schema; a MeshError naming the field when they do not fit. */
 export function parseToolArguments(tool: Tool, args: unknown): unknown {
-  const { tooDeep, protoPaths } = walkArguments(args);
+  // The common case, arguments neither deep nor holding "__proto__", costs one quick pass and no paths.
+  const { tooDeep, protoPaths } = needsALook(args) ? walkArguments(args) : { tooDeep: undefined, protoPaths: [] };
   if (tooDeep !== undefined) throw tooDeep;
   const parsed = tool.input.safeParse(args);
   if (!parsed.success) throw fromZodError(parsed.error, args, tool.input);
@@ -23,6 +24,25 @@ export function parseToolArguments(tool: Tool, args: unknown): unknown {
     }
   }
   return parsed.data;
+}
+
+/** Whether the arguments nest over the limit or hold a "__proto__" key anywhere: then walkArguments says where. */
+function needsALook(args: unknown): boolean {
+  const nodes: unknown[] = [args];
+  const depths: number[] = [0];
+  while (nodes.length > 0) {
+    const node = nodes.pop();
+    const depth = depths.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > MAX_ARGUMENT_DEPTH || Object.hasOwn(node, '__proto__')) return true;
+    const children = Array.isArray(node) ? node : Object.values(node);
+    for (const child of children) {
+      if (typeof child !== 'object' || child === null) continue;
+      nodes.push(child);
+      depths.push(depth + 1);
+    }
+  }
+  return false;
 }
 
 type Path = readonly string[];

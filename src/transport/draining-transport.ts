@@ -40,13 +40,12 @@ export class DrainingTransport implements Transport {
     await this.inner.start();
   }
 
-  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    try {
-      await this.inner.send(message, options);
-    } finally {
-      const fields = message as unknown as Message;
-      if (isResponse(fields)) this.answered(fields.id as RequestId);
-    }
+  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const sent = this.inner.send(message, options);
+    // Written in order after everything before it: the process flushes stdout before it exits.
+    const fields = message as unknown as Message;
+    if (isResponse(fields)) this.answered(fields.id as RequestId);
+    return sent;
   }
 
   /** Resolves when every request received so far has its answer written, or after `graceMs`. */
