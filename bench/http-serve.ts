@@ -304,10 +304,10 @@ function cpuMs(pid: number): number | undefined {
   }
 }
 
-/** A sample of agent-mesh's /metrics (undefined for the baseline, which has none). */
-async function metric(server: ServerChild, name: string): Promise<number | undefined> {
+/** A sample of agent-mesh's /metrics, read with a key holding admin:read (undefined for the baseline, which has none). */
+async function metric(server: ServerChild, name: string, token: string | undefined): Promise<number | undefined> {
   try {
-    const response = await fetch(new URL('/metrics', server.url));
+    const response = await fetch(new URL('/metrics', server.url), token ? { headers: { authorization: `Bearer ${token}` } } : {});
     if (!response.ok) return undefined;
     const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(await response.text());
     return match ? Number(match[1]) : undefined;
@@ -319,7 +319,7 @@ async function metric(server: ServerChild, name: string): Promise<number | undef
 const settle = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 async function measureMemory(server: ServerChild, tokens: string[] | undefined, tool: string, args: (tenant: number) => Record<string, unknown>): Promise<MemoryResult> {
-  const heap = () => metric(server, 'agent_mesh_process_nodejs_heap_size_used_bytes');
+  const heap = () => metric(server, 'agent_mesh_nodejs_heap_size_used_bytes', tokens?.[0]);
   await settle(1500);
   const heapBeforeBytes = await heap();
   const rssBeforeKb = rssKb(server.pid);
@@ -349,7 +349,7 @@ async function measureMemory(server: ServerChild, tokens: string[] | undefined, 
     rssAfterKb: rssKb(server.pid),
     heapBeforeBytes,
     heapAfterBytes: await heap(),
-    openSessionsAfter: await metric(server, 'agent_mesh_open_sessions'),
+    openSessionsAfter: await metric(server, 'agent_mesh_open_sessions', tokens?.[0]),
   };
 }
 
