@@ -88,23 +88,27 @@ beforeAll(async () => {
 });
 
 describe('jwtAuthenticator with a PEM public key', () => {
-  it('issues a session with tenant, user and the permissions of an array claim', async () => {
+  it("issues a session with tenant, user and the permissions of an array claim, within the tenant's policy", async () => {
     const auth = jwtAuthenticator(settingsFor({ publicKey: rsa.pem }), config);
+    // acme's policy is kv:read, kv:write, events:*: a claim narrows it, and artifacts:* is not in it.
     const token = await sign({ ...baseClaims, permissions: ['kv:read', 'artifacts:*', 'kv:read'] }, { alg: 'RS256', key: rsa.privateKey });
     const session = await auth(bearer(token));
     assertSession(session);
     expect(session.tenantId).toBe('acme');
     expect(session.userId).toBe('alice');
     expect(session.contextType).toBe('agent');
-    expect(session.permissions).toEqual(['kv:read', 'artifacts:*']);
+    expect(session.permissions).toEqual(['kv:read']);
     expect(session.limits.maxValueBytes).toBe(1234);
     expect(session.rateLimits).toEqual(config.policyFor('acme').rateLimits);
   });
 
   it('reads a space-separated (OAuth scope style) permissions claim', async () => {
     const auth = jwtAuthenticator(settingsFor({ publicKey: es.pem }, { claims: { tenant: 'tenant', user: 'sub', permissions: 'scope' } }), config);
-    const token = await sign({ ...baseClaims, scope: 'kv:read  workflow:write *' }, { alg: 'ES256', key: es.privateKey });
-    expect((await auth(bearer(token))).permissions).toEqual(['kv:read', 'workflow:write', '*']);
+    const token = await sign({ ...baseClaims, scope: 'kv:read  events:write' }, { alg: 'ES256', key: es.privateKey });
+    expect((await auth(bearer(token))).permissions).toEqual(['kv:read', 'events:write']);
+    // A claim never widens the policy: "*" is the tenant's own permissions, workflow:write is not among them.
+    const wide = await sign({ ...baseClaims, scope: 'workflow:write *' }, { alg: 'ES256', key: es.privateKey });
+    expect((await auth(bearer(wide))).permissions).toEqual(['kv:read', 'kv:write', 'events:*']);
   });
 
   it('uses the tenant permissions when the claim is absent or not configured', async () => {
@@ -130,11 +134,11 @@ describe('jwtAuthenticator with a PEM public key', () => {
       config,
     );
     const token = await sign(
-      { org: { tenant: 'acme', access: { perms: 'kv:admin' } }, 'https://issuer.example/user': 'carol' },
+      { org: { tenant: 'acme', access: { perms: 'kv:write' } }, 'https://issuer.example/user': 'carol' },
       { alg: 'RS256', key: rsa.privateKey },
     );
     const session = await auth(bearer(token));
-    expect([session.tenantId, session.userId, session.permissions]).toEqual(['acme', 'carol', ['kv:admin']]);
+    expect([session.tenantId, session.userId, session.permissions]).toEqual(['acme', 'carol', ['kv:write']]);
     const missing = await sign({ org: { name: 'acme' }, 'https://issuer.example/user': 'carol' }, { alg: 'RS256', key: rsa.privateKey });
     await refused(auth(bearer(missing)), /tenant claim "org.tenant" missing/);
     // Paths never walk into the prototype.

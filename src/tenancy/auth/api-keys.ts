@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../../config/config.js';
 import { TENANT_ID_PATTERN } from '../../config/file-schema.js';
 import type { ApiKeyRecord, ApiKeyStore } from '../../ports/api-key-store.js';
+import { intersectPermissions } from '../permissions.js';
 import { issueSession, type TenantSession } from '../session.js';
 import type { Authenticated } from './credential.js';
 import { isPermission, type Permission } from '../tool-groups.js';
@@ -53,7 +54,8 @@ export async function authenticateApiKey(store: ApiKeyStore, config: Config, aut
     tenantId: record.tenantId,
     userId: record.userId,
     contextType: 'agent',
-    permissions: record.permissions.length > 0 ? (record.permissions as Permission[]) : policy.permissions,
+    // The policy file is the ceiling: a key's own permissions narrow the tenant's, never widen them.
+    permissions: record.permissions.length > 0 ? intersectPermissions(record.permissions as Permission[], policy.permissions) : policy.permissions,
     limits: policy.limits,
     rateLimits: policy.rateLimits,
   });

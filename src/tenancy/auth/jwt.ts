@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../../config/config.js';
 import { TENANT_ID_PATTERN } from '../../config/file-schema.js';
+import { intersectPermissions } from '../permissions.js';
 import { issueSession, type TenantSession } from '../session.js';
 import type { Authenticated } from './credential.js';
 import { isPermission, type Permission } from '../tool-groups.js';
@@ -259,7 +260,7 @@ function reasonFor(error: unknown): string {
  * The auth layer for HTTP with an external identity provider: an `Authorization: Bearer <jwt>` header
  * into a tenant session. The signature (only with the algorithms the configured key kind allows), `exp`
  * (required), `nbf`, `aud` and `iss` are checked; then the tenant, user and permission claims. Without a
- * permissions claim the tenant's configured permissions apply. Throws JwtAuthError for a refused token,
+ * permissions claim the tenant's configured permissions apply; with one, those it shares with them. Throws JwtAuthError for a refused token,
  * and Error (naming the field) for invalid settings when called.
  */
 export function jwtAuthenticator(settings: JwtSettings, config: Config): (authorization: string | undefined) => Promise<TenantSession> {
@@ -321,7 +322,9 @@ export function jwtCredentialAuthenticator(settings: JwtSettings, config: Config
     }
     const policy = config.policyFor(tenantId);
     const claimed = claims.permissions === undefined ? undefined : readClaim(payload, claims.permissions);
-    const permissions = claimed === undefined || claims.permissions === undefined ? policy.permissions : permissionsFrom(claimed, claims.permissions);
+    // As for API keys, the claim narrows the tenant's configured permissions and never widens them.
+    const permissions =
+      claimed === undefined || claims.permissions === undefined ? policy.permissions : intersectPermissions(permissionsFrom(claimed, claims.permissions), policy.permissions);
     const session = issueSession({
       tenantId,
       userId,
