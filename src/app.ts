@@ -16,7 +16,7 @@ import { HealthService } from './services/events/health-service.js';
 import { LiveListeners } from './services/events/live-listeners.js';
 import { RuleIndexCache } from './services/events/rule-index.js';
 import { RuleService } from './services/events/rule-service.js';
-import { attemptWorkflowStart, type WorkflowStarter } from './services/events/rule-workflow-starts.js';
+import { attemptWorkflowStart, WORKFLOW_EVENTS_SOURCE, type WorkflowStarter } from './services/events/rule-workflow-starts.js';
 import type { Services } from './services/index.js';
 import { ConnectionPool } from './services/integrations/connection-pool.js';
 import { IntegrationService } from './services/integrations/integration-service.js';
@@ -174,7 +174,7 @@ export async function createApp(config: Config, logger: Logger, options: { backg
       ...(execution.cause !== null && { cause: execution.cause.slice(0, 4096) }),
     };
     await services.events
-      .announce(sessionFor(execution.tenantId), { source: 'agent-mesh.workflows', detail_type: detailType, detail })
+      .announce(sessionFor(execution.tenantId), { source: WORKFLOW_EVENTS_SOURCE, detail_type: detailType, detail })
       .catch((error: unknown) => logger.warn({ err: error, execution: execution.id }, 'workflow lifecycle event not sent'));
   };
 
