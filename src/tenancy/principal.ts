@@ -14,6 +14,10 @@ export interface Principal {
 /** The principal of a session: its user and permissions. */
 export const principalOf = (session: TenantSession): Principal => ({ userId: session.userId, permissions: [...session.permissions] });
 
+/** A principal as JSON text for a text column (null when there is none); parsePrincipal reads it back. */
+export const principalJson = (principal: Principal | undefined): string | null =>
+  principal ? JSON.stringify({ userId: principal.userId, permissions: principal.permissions }) : null;
+
 /** A stored principal read back (JSON text or an item attribute); undefined when absent or malformed. */
 export function parsePrincipal(value: unknown): Principal | undefined {
   const parsed = typeof value === 'string' ? safeJson(value) : value;

@@ -16,7 +16,7 @@ import {
   type RuleRecord,
   type StoredEvent,
 } from '../../ports/event-store.js';
-import { parsePrincipal, type Principal } from '../../tenancy/principal.js';
+import { parsePrincipal, principalJson } from '../../tenancy/principal.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './sqlite-database.js';
@@ -66,24 +66,19 @@ interface AttemptRow {
   duration_ms: number;
 }
 
-const toRule = (row: RuleRow): RuleRecord => ({
-  name: row.name,
-  pattern: row.pattern,
-  targets: JSON.parse(row.targets) as RuleRecord['targets'],
-  description: row.description,
-  enabled: row.enabled === 1,
-  createdAt: row.created_ms,
-  updatedAt: row.updated_ms,
-  ...createdBy(row.created_by),
-});
-
-function createdBy(text: string | null): Pick<RuleRecord, 'createdBy'> {
-  const principal = text === null ? undefined : parsePrincipal(text);
-  return principal ? { createdBy: principal } : {};
+function toRule(row: RuleRow): RuleRecord {
+  const createdBy = parsePrincipal(row.created_by);
+  return {
+    name: row.name,
+    pattern: row.pattern,
+    targets: JSON.parse(row.targets) as RuleRecord['targets'],
+    description: row.description,
+    enabled: row.enabled === 1,
+    createdAt: row.created_ms,
+    updatedAt: row.updated_ms,
+    ...(createdBy && { createdBy }),
+  };
 }
-
-const principalText = (principal: Principal | undefined): string | null =>
-  principal ? JSON.stringify({ userId: principal.userId, permissions: principal.permissions }) : null;
 
 const toAttempt = (row: AttemptRow): AttemptRecord => ({
   deliveryId: row.delivery_id,
@@ -214,7 +209,7 @@ export class SqliteEventStore implements EventStore {
         enabled: rule.enabled ? 1 : 0,
         createdAt: existing?.created_ms ?? rule.createdAt,
         updatedAt: rule.updatedAt,
-        createdBy: principalText(rule.createdBy),
+        createdBy: principalJson(rule.createdBy),
       });
       this.sql.bumpRevision.run(tenant);
       return { created: !existing };

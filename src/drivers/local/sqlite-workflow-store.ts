@@ -1,6 +1,6 @@
 import { quotaExceeded } from '../../errors.js';
 import type { ExecutionQuery, ExecutionRecord, HistoryEvent, WorkflowStore, WorkflowVersion } from '../../ports/workflow-store.js';
-import { parsePrincipal } from '../../tenancy/principal.js';
+import { parsePrincipal, principalJson } from '../../tenancy/principal.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { tenantPartition } from './tenant-partition.js';
@@ -46,7 +46,7 @@ const toExecution = (row: ExecutionRow): ExecutionRecord => ({
 });
 
 function startedBy(text: string | null): Pick<ExecutionRecord, 'startedBy'> {
-  const principal = text === null ? undefined : parsePrincipal(text);
+  const principal = parsePrincipal(text);
   return principal ? { startedBy: principal } : {};
 }
 
@@ -124,8 +124,8 @@ export class SqliteWorkflowStore implements WorkflowStore {
       if (running >= max) {
         throw quotaExceeded('maxConcurrentExecutions', max, `tenant has ${running} running executions, the limit maxConcurrentExecutions is ${max}`);
       }
-      const startedBy = execution.startedBy ? JSON.stringify({ userId: execution.startedBy.userId, permissions: execution.startedBy.permissions }) : null;
-      this.sql.insertExecution.run({ id: execution.id, name: execution.name, workflow: execution.workflow, version: execution.version, status: execution.status, startedAt: execution.startedAt, tenant, startedBy });
+      const { id, name, workflow, version, status, startedAt } = execution;
+      this.sql.insertExecution.run({ id, name, workflow, version, status, startedAt, tenant, startedBy: principalJson(execution.startedBy) });
       this.sql.insertCheckpoint.run(execution.id, execution.snapshot, execution.currentState, history.length);
       this.appendHistory(execution.id, 0, history);
       return { execution, created: true };
