@@ -137,7 +137,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     }
   };
 
-  /** The request's credential, or undefined after answering 401 with WWW-Authenticate (RFC 6750, RFC 9728). */
   /** This server's URL as the request named it: its Host, already checked against the allowed hosts. */
   const baseOf = (req: IncomingMessage): string => {
     const forwarded = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim().toLowerCase();
@@ -145,6 +144,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
     return req.headers.host ? `${scheme}://${req.headers.host.toLowerCase()}` : base;
   };
 
+  /** The request's credential, or undefined after answering 401 with WWW-Authenticate (RFC 6750, RFC 9728). */
   const authenticateOr401 = async (req: IncomingMessage, res: ServerResponse): Promise<Authenticated | undefined> => {
     try {
       return await options.authenticate(req);

@@ -1,6 +1,6 @@
 import type { EventsConfig } from '../../config/config.js';
 import type { Logger } from '../../logging.js';
-import type { AlertSink, DeliveryOutcome } from '../../ports/alert-sink.js';
+import type { AlertChannel, AlertSink, DeliveryOutcome } from '../../ports/alert-sink.js';
 import type { DeliveryRecord, DeliveryStatus, EventEnvelope, EventStore, WorkflowStartTarget } from '../../ports/event-store.js';
 import type { TenantSession } from '../../tenancy/session.js';
 import type { WorkflowStartOutcome } from './rule-workflow-starts.js';
@@ -21,9 +21,10 @@ export interface DispatcherOptions {
 }
 
 /**
- * Sends queued alert deliveries and starts the queued workflow targets of rules: claims due ones with a lease (so several processes on one store never
- * send the same attempt twice at once), sends each through its channel's sink, records every attempt with
- * its status, and retries failures with exponential backoff until maxAttempts. At-least-once.
+ * Sends queued alert deliveries and starts the queued workflow targets of rules: claims due ones with a
+ * lease (so several processes on one store never send the same attempt twice at once), sends each through
+ * its channel's sink, records every attempt with its status, and retries failures with exponential backoff
+ * until maxAttempts. At-least-once.
  *
  * Deliveries run independently in a bounded pool: a due delivery starts as soon as a slot is free, so a
  * receiver that hangs until the timeout holds one slot, never the deliveries of other alerts or tenants.
@@ -134,8 +135,9 @@ export class DeliveryDispatcher {
   private async attempt(delivery: DeliveryRecord): Promise<void> {
     const attempt = delivery.attempts + 1;
     const at = this.now();
-    const target = delivery.channel.type === 'workflow' ? delivery.channel : undefined;
-    const outcome: WorkflowStartOutcome = target ? await this.startWorkflow(delivery, target) : await this.send(delivery, attempt);
+    const channel = delivery.channel;
+    const target = channel.type === 'workflow' ? channel : undefined;
+    const outcome: WorkflowStartOutcome = channel.type === 'workflow' ? await this.startWorkflow(delivery, channel) : await this.send(delivery, channel, attempt);
     const { maxAttempts } = this.options.delivery;
     let status: DeliveryStatus = 'delivered';
     let nextAttemptAt = at;
@@ -182,10 +184,9 @@ export class DeliveryDispatcher {
     }
   }
 
-  private async send(delivery: DeliveryRecord, attempt: number): Promise<DeliveryOutcome> {
-    const channel = delivery.channel;
-    const sink = channel.type === 'workflow' ? undefined : this.sinks.get(channel.type);
-    if (!sink || channel.type === 'workflow') return { ok: false, retryable: false, error: `no ${channel.type} channel on this server`, durationMs: 0 };
+  private async send(delivery: DeliveryRecord, channel: AlertChannel, attempt: number): Promise<DeliveryOutcome> {
+    const sink = this.sinks.get(channel.type);
+    if (!sink) return { ok: false, retryable: false, error: `no ${channel.type} channel on this server`, durationMs: 0 };
     try {
       const session = this.options.sessionFor(delivery.tenantId);
       return await sink.deliver(session, channel, { alertName: delivery.alertName, deliveryId: delivery.id, attempt, event: delivery.event });
