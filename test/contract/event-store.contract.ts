@@ -325,7 +325,7 @@ export function describeEventStoreContract(driver: string, open: () => Promise<E
       expect(await store.recentAttempts(a, 10, false)).toHaveLength(4);
     });
 
-    run('queues rule workflow starts with the event, counted and listed apart from alert deliveries', async ({ store, peer, now }, a) => {
+    run('queues rule workflow starts with the event, counted and listed apart from alert deliveries', async ({ store, peer, now }, a, b) => {
       const start: NewDelivery = {
         id: 'start-1',
         alertName: 'fan-out',
@@ -344,6 +344,9 @@ export function describeEventStoreContract(driver: string, open: () => Promise<E
       expect(await store.deliveryStats(a, 'workflow')).toEqual({ pending: 1, delivered: 0, failed: 0 });
       expect((await store.recentAttempts(a, 10, true)).map((r) => r.deliveryId)).toEqual(['alert-1']);
       expect(await store.recentAttempts(a, 10, true, 'workflow')).toEqual([{ ...attempt, deliveryId: 'start-1' }]);
+      // Another tenant sees none of them.
+      expect(await store.deliveryStats(b, 'workflow')).toEqual({ pending: 0, delivered: 0, failed: 0 });
+      expect(await store.recentAttempts(b, 10, false, 'workflow')).toEqual([]);
 
       const [again] = await store.claimDueDeliveries(t + 100, 10, 60_000);
       expect(again).toMatchObject({ id: 'start-1', attempts: 1, lastError: 'quota_exceeded: full' });
